@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { probeKafka } from "../../src/adapters/kafka/probe.js";
+import { probeMongo } from "../../src/adapters/mongo/probe.js";
+import { dockerAvailable, startDockerKafka, startDockerMongo } from "./docker-servers.js";
+import { missingLocalFerret, missingLocalKafka, startLocalFerret, startLocalKafka, type StartedServer } from "./local-servers.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    kafkaBrokers: string[];
+    mongodbUri: string;
+    /** How each server was found: "env", "docker" or "local", for the test output. */
+    serverSources: { kafka: string; mongodb: string };
+  }
+}
+
+/**
+ * Finds a real Kafka broker and a real MongoDB wire-protocol server for the integration tests:
+ * the ones named by RUNBUS_KAFKA_BROKERS / RUNBUS_MONGODB_URI; else Docker through testcontainers;
+ * else the project's own local broker (tools/kafka) and FerretDB (tools/ferretdb).
+ * Fails with a message that names what is missing, never a silent skip.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started: StartedServer[] = [];
+  const workdir = mkdtempSync(join(tmpdir(), "runbus-test-"));
+
+  // Interrupted runs skip the teardown below; the pids still die with us.
+  const killAll = () => {
+    for (const server of started) if (server.pid > 0) try { process.kill(server.pid, "SIGKILL"); } catch { /* already gone */ }
+  };
+  process.once("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+
+  const teardown = async () => {
+    process.off("exit", killAll);
+    await Promise.allSettled(started.map((server) => server.stop()));
+    rmSync(workdir, { recursive: true, force: true });
+  };
+
+  try {
+    const envKafka = process.env.RUNBUS_KAFKA_BROKERS;
+    const envMongo = process.env.RUNBUS_MONGODB_URI;
+    const useDocker = (!envKafka || !envMongo) && (await dockerAvailable());
+
+    let kafkaSource: string;
+    let brokers: string[];
+    if (envKafka) {
+      kafkaSource = "env";
+      brokers = envKafka.split(",").map((b) => b.trim()).filter(Boolean);
+    } else {
+      kafkaSource = useDocker ? "docker" : "local";
+      const missing = useDocker ? undefined : missingLocalKafka();
+      if (missing) throw new Error(noServer("Kafka broker", "RUNBUS_KAFKA_BROKERS", missing));
+      const server = useDocker ? await startDockerKafka() : await startLocalKafka(join(workdir, "kafka"));
+      started.push(server);
+      brokers = [server.address];
+    }
+
+    let mongoSource: string;
+    let mongodbUri: string;
+    if (envMongo) {
+      mongoSource = "env";
+      mongodbUri = envMongo;
+    } else {
+      mongoSource = useDocker ? "docker" : "local";
+      const missing = useDocker ? undefined : missingLocalFerret();
+      if (missing) throw new Error(noServer("MongoDB-compatible server", "RUNBUS_MONGODB_URI", missing));
+      const server = useDocker ? await startDockerMongo() : await startLocalFerret(join(workdir, "ferretdb"));
+      started.push(server);
+      mongodbUri = server.address;
+    }
+
+    await Promise.all([probeKafka(brokers), probeMongo(mongodbUri)]);
+
+    const sources = { kafka: kafkaSource, mongodb: mongoSource };
+    process.stdout.write(
+      `runbus test servers: Kafka ${brokers.join(",")} (${describe(kafkaSource, "Apache Kafka 3.9.1 KRaft")}), ` +
+        `MongoDB wire protocol ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")} (${describe(mongoSource, "FerretDB 1.24 on SQLite")})\n`,
+    );
+    project.provide("kafkaBrokers", brokers);
+    project.provide("mongodbUri", mongodbUri);
+    project.provide("serverSources", sources);
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return teardown;
+}
+
+function describe(source: string, local: string): string {
+  if (source === "local") return `local ${local}`;
+  return source === "docker" ? "testcontainers" : "from the environment";
+}
+
+function noServer(what: string, envVar: string, missing: string): string {
+  return (
+    `No ${what} for the integration tests: ${envVar} is not set, no Docker engine answered for testcontainers, ` +
+    `and the local server is not installed: missing ${missing}. Run \`npm run servers:install\` or set ${envVar}.`
+  );
+}
