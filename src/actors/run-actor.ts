@@ -1,0 +1,244 @@
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { createActor, fromPromise, type Actor } from "xstate";
+import { messageOf } from "../errors.js";
+import { capturePreRunCheckpoint, restorePreRunCheckpoint, type PreRunSnapshot } from "../graph/rollback.js";
+import { RunJournalCallbacks } from "../graph/journal-callbacks.js";
+import type { RunnableGraph } from "../graph/registry.js";
+import { runGraph } from "../graph/run-graph.js";
+import { readThreadState, type ThreadState } from "../graph/thread-state.js";
+import type { Logger } from "../logger.js";
+import { causeOf, runMachine, type PreRunCapture, type RunMachineOutput } from "../machines/run.machine.js";
+import type { AuditSink, Clock, Journal, RunEventSink, RunRecord, RunStore } from "../ports.js";
+import type { CancelAction } from "../protocol/commands.js";
+import type { EndEvent } from "../protocol/events.js";
+import type { RunStatus } from "../protocol/run-status.js";
+import type { ThreadStoreActor } from "./thread-store-actor.js";
+
+export interface RunActorDeps {
+  events: RunEventSink;
+  audit: AuditSink;
+  runs: RunStore;
+  threads: ThreadStoreActor;
+  journal: Journal;
+  checkpointer?: BaseCheckpointSaver;
+  clock: Clock;
+  logger: Logger;
+  workerId: string;
+}
+
+export interface RunActorOptions {
+  record: RunRecord;
+  graph: RunnableGraph;
+  /** 1 for the first execution; +1 for each takeover after a worker loss. */
+  attempt?: number;
+  /** The first seq this attempt writes; a takeover continues where the last attempt stopped. */
+  firstSeq?: number;
+  /** Continue from the thread's last checkpoint instead of feeding the input again. */
+  resuming?: boolean;
+}
+
+export type RunOutcome = RunMachineOutput;
+
+/**
+ * Hosts one run machine: gives it its I/O (capture, graph stream, restore), numbers and emits
+ * the run's events, publishes its transitions, and when the machine is final writes `end`,
+ * the run record and releases the thread. `done` resolves once all of that is durable.
+ */
+export class RunActor {
+  readonly runId: string;
+  readonly threadId: string;
+  readonly done: Promise<RunOutcome>;
+
+  private readonly actor: Actor<typeof runMachine>;
+  private readonly log: Logger;
+  private readonly callbacks: RunJournalCallbacks;
+  private seq: number;
+  private auditSeq = 0;
+  private claimed = false;
+  /** Ordered I/O of the machine's transitions (audit records, run record updates). */
+  private transitions: Promise<void> = Promise.resolve();
+  /** Settles when the graph stream has stopped writing, however it ended. */
+  private streamSettled: Promise<void> = Promise.resolve();
+  private resolveDone!: (outcome: RunOutcome) => void;
+
+  constructor(
+    private readonly deps: RunActorDeps,
+    private readonly options: RunActorOptions,
+  ) {
+    this.runId = options.record.run_id;
+    this.threadId = options.record.thread_id;
+    this.seq = options.firstSeq ?? 0;
+    this.log = deps.logger.child({ runId: this.runId, threadId: this.threadId });
+    this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now());
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.actor = createActor(this.machine(), {
+      input: { runId: this.runId, threadId: this.threadId, timeoutMs: options.record.request.timeout_ms ?? null },
+    });
+    this.actor.subscribe({
+      complete: () => void this.finish(this.actor.getSnapshot().output as RunOutcome),
+      error: (error) => this.log.error({ err: messageOf(error) }, "run machine failed"),
+    });
+  }
+
+  /** Opens the run's event stream, emits `metadata` and starts the machine in `pending`. */
+  async open(): Promise<void> {
+    await this.deps.events.open(this.runId);
+    await this.emit("metadata", { run_id: this.runId, thread_id: this.threadId, attempt: this.options.attempt ?? 1 });
+    this.actor.start();
+  }
+
+  get status(): RunStatus | null {
+    return this.actor.getSnapshot().context.status;
+  }
+
+  get isPending(): boolean {
+    return this.actor.getSnapshot().matches("pending");
+  }
+
+  /** The thread slot is ours: run. Returns false when the run is no longer pending (cancelled meanwhile). */
+  start(): boolean {
+    if (!this.isPending) return false;
+    this.claimed = true;
+    this.actor.send({ type: "START" });
+    return true;
+  }
+
+  cancel(action: CancelAction): void {
+    this.actor.send({ type: "CANCEL", action });
+  }
+
+  /** This worker no longer owns the run (its lease passed to another worker). */
+  fence(): void {
+    this.actor.send({ type: "LEASE_LOST" });
+  }
+
+  private machine() {
+    const { deps, options } = this;
+    return runMachine.provide({
+      actors: {
+        capturePreRun: fromPromise<PreRunCapture, { runId: string; threadId: string }>(async () => {
+          const snapshot = await capturePreRunCheckpoint(deps.checkpointer, this.threadId, this.log);
+          if (snapshot.kind === "unavailable") this.log.warn({ reason: snapshot.reason }, "rollback disabled for this run");
+          return snapshot;
+        }),
+        streamGraph: fromPromise(async ({ signal }) => {
+          const stream = runGraph(options.graph, {
+            runId: this.runId,
+            request: options.record.request,
+            signal,
+            resuming: options.resuming ?? false,
+            callbacks: [this.callbacks],
+            // Chunks produced after a cancel or deadline are not the run's anymore.
+            emit: (name, data) => (signal.aborted ? Promise.resolve() : this.emit(name, data)),
+          });
+          this.streamSettled = stream.then(
+            () => undefined,
+            () => undefined,
+          );
+          return stream;
+        }),
+        restorePreRun: fromPromise(async ({ input }) => {
+          // Restore only once the aborted graph can no longer write checkpoints over it.
+          await this.streamSettled;
+          const snapshot = (input.capture as PreRunSnapshot | null) ?? { kind: "unavailable", reason: "capturing the pre-run checkpoint failed" };
+          const outcome = await restorePreRunCheckpoint(deps.checkpointer, this.threadId, snapshot, this.log);
+          this.log.info({ outcome }, "rollback restore finished");
+        }),
+      },
+      actions: {
+        announce: ({ context, event }, params) => this.recordTransition(context.status, params.to, causeOf(event)),
+      },
+    });
+  }
+
+  private emit(name: string, data: unknown): Promise<void> {
+    const seq = this.seq++;
+    return this.deps.events.emit({
+      run_id: this.runId,
+      thread_id: this.threadId,
+      seq,
+      name,
+      data,
+      at: this.deps.clock.now().toISOString(),
+    });
+  }
+
+  /** Called synchronously by the machine; the I/O is queued in order and never throws into it. */
+  private recordTransition(from: RunStatus | null, to: RunStatus, cause: string): void {
+    const at = this.deps.clock.now();
+    const seq = this.auditSeq++;
+    this.transitions = this.transitions.then(async () => {
+      try {
+        await this.deps.audit.record({
+          kind: "run",
+          id: this.runId,
+          thread_id: this.threadId,
+          from,
+          to,
+          cause,
+          at: at.toISOString(),
+          worker_id: this.deps.workerId,
+          seq,
+        });
+        await this.deps.runs.update(this.runId, {
+          status: to,
+          ...(to === "running" ? { started_at: at, worker_id: this.deps.workerId, attempt: this.options.attempt ?? 1 } : {}),
+        });
+      } catch (error) {
+        this.log.error({ from, to, err: messageOf(error) }, "could not record a run transition");
+      }
+    });
+  }
+
+  private async finish(output: RunOutcome): Promise<void> {
+    await this.streamSettled;
+    if (output.status === "fenced") {
+      this.log.warn("lease lost: this worker stopped emitting for the run");
+      await this.transitions;
+      this.resolveDone(output);
+      return;
+    }
+    const status = output.status;
+    let state: ThreadState | undefined;
+    if (this.claimed) {
+      try {
+        state = await readThreadState(this.options.graph, this.threadId);
+      } catch (error) {
+        this.log.error({ err: messageOf(error) }, "could not read the thread's latest checkpoint");
+      }
+    }
+    const interrupts = status === "success" ? (state?.interrupts ?? output.interrupts) : [];
+    const end: EndEvent = {
+      status,
+      ...(output.error ? { error: output.error } : {}),
+      ...(interrupts.length > 0 ? { interrupts } : {}),
+    };
+    // `end` comes last: whoever sees it can rely on the run record and the thread being final.
+    if (status === "error" && output.error) {
+      await this.step("emit the error event", () => this.emit("error", output.error));
+      this.deps.journal.append({ kind: "error", run_id: this.runId, thread_id: this.threadId, at: this.deps.clock.now(), ...output.error });
+    }
+    await this.transitions;
+    await this.step("write the run record", () =>
+      this.deps.runs.update(this.runId, { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: { ...this.callbacks.usage } }),
+    );
+    await this.step("flush the journal", () => this.deps.journal.flush());
+    if (this.claimed) {
+      await this.step("release the thread", () =>
+        this.deps.threads.release(this.threadId, this.runId, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null }),
+      );
+    }
+    await this.step("emit the end event", () => this.emit("end", end));
+    this.log.info({ status }, "run finished");
+    this.resolveDone(output);
+  }
+
+  /** One finalization step: a failure is logged and the next step still runs, so no run stays stuck. */
+  private async step(what: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.error({ err: messageOf(error) }, `could not ${what}`);
+    }
+  }
+}

@@ -1,0 +1,290 @@
+import { randomUUID } from "node:crypto";
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { RunbusError, isRunbusError, messageOf } from "../errors.js";
+import type { GraphRegistry } from "../graph/registry.js";
+import { toLangGraphStreamModes } from "../graph/stream-modes.js";
+import type { ReplySink, RunRecord, RunStore } from "../ports.js";
+import type {
+  CancelAction,
+  Command,
+  RunCancelCommand,
+  RunCreateCommand,
+  ThreadCreateCommand,
+  ThreadDeleteCommand,
+  ThreadUpdateCommand,
+} from "../protocol/commands.js";
+import type { Reply } from "../protocol/replies.js";
+import { isTerminalRunStatus } from "../protocol/run-status.js";
+import { KeyedSerializer } from "./keyed-serializer.js";
+import { RunActor, type RunActorDeps } from "./run-actor.js";
+import type { ThreadStoreActor } from "./thread-store-actor.js";
+
+export interface SupervisorDeps extends RunActorDeps {
+  runs: RunStore;
+  threads: ThreadStoreActor;
+  replies: ReplySink;
+  graphs: GraphRegistry;
+  checkpointer?: BaseCheckpointSaver;
+}
+
+export type SupervisorState = "running" | "draining" | "stopped";
+
+/**
+ * Admits runs (DESIGN.md §6): one active run per thread, the multitask strategies, delayed
+ * starts, cancels; answers every command with a reply. Admission decisions for one thread are
+ * taken one at a time; the thread slot itself is the thread store's conditional update.
+ */
+export class Supervisor {
+  private readonly hosted = new Map<string, RunActor>();
+  private readonly admission = new KeyedSerializer();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private lifecycle: SupervisorState = "running";
+
+  constructor(private readonly deps: SupervisorDeps) {}
+
+  get state(): SupervisorState {
+    return this.lifecycle;
+  }
+
+  /** Run actors this worker hosts (pending or running). */
+  get activeRuns(): ReadonlyMap<string, RunActor> {
+    return this.hosted;
+  }
+
+  /** Handles one validated command and sends its reply. Never throws for a bad command. */
+  async handle(command: Command): Promise<Reply> {
+    let reply: Reply;
+    try {
+      if (this.lifecycle !== "running") {
+        throw new RunbusError("invalid_state", `Supervisor is ${this.lifecycle}; it takes no new commands.`, { retryable: true });
+      }
+      reply = await this.dispatch(command);
+    } catch (error) {
+      reply = rejection(command, error);
+      if (!isRunbusError(error)) this.deps.logger.error({ err: messageOf(error), type: command.type }, "command failed");
+    }
+    await this.deps.replies.reply(reply);
+    return reply;
+  }
+
+  /** Stops taking commands and waits for hosted runs to finish, up to `graceMs`; then interrupts them. */
+  async drain(graceMs: number): Promise<void> {
+    if (this.lifecycle === "stopped") return;
+    this.lifecycle = "draining";
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    const all = () => Promise.all([...this.hosted.values()].map((run) => run.done));
+    const timedOut = await Promise.race([all().then(() => false), delay(graceMs).then(() => true)]);
+    if (timedOut) {
+      for (const run of this.hosted.values()) run.cancel("interrupt");
+      await all();
+    }
+    this.lifecycle = "stopped";
+  }
+
+  private dispatch(command: Command): Promise<Reply> {
+    switch (command.type) {
+      case "run.create":
+        return this.createRun(command);
+      case "run.cancel":
+        return this.cancelRun(command);
+      case "thread.create":
+        return this.createThread(command);
+      case "thread.update":
+        return this.updateThread(command);
+      case "thread.delete":
+        return this.deleteThread(command);
+    }
+  }
+
+  private async createRun(command: RunCreateCommand): Promise<Reply> {
+    if (!this.deps.graphs.has(command.graph_id)) {
+      throw new RunbusError("unknown_graph", `Unknown graph_id '${command.graph_id}'; known graphs: ${this.deps.graphs.ids().join(", ")}.`);
+    }
+    toLangGraphStreamModes(command.stream_mode);
+    const runId = command.run_id ?? randomUUID();
+    const threadId = command.thread_id;
+    const accepted = (disposition: Reply["disposition"]): Reply => ({
+      command_id: command.command_id ?? null,
+      run_id: runId,
+      thread_id: threadId,
+      accepted: true,
+      disposition,
+    });
+
+    return this.admission.run(threadId, async () => {
+      const existing = await this.deps.runs.get(runId);
+      if (existing) {
+        if (existing.thread_id !== threadId) {
+          throw new RunbusError("run_exists", `Run ${runId} already exists on thread ${existing.thread_id}.`);
+        }
+        return accepted("duplicate");
+      }
+      let thread = await this.deps.threads.get(threadId);
+      if (!thread) {
+        if (command.if_not_exists === "reject") throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
+        thread = (await this.deps.threads.ensure(threadId)).thread;
+      }
+      const now = this.deps.clock.now();
+      const notBefore = command.after_seconds ? new Date(now.getTime() + command.after_seconds * 1000) : null;
+      const strategy = command.multitask_strategy ?? "reject";
+      const busy = thread.active_run_id !== null || (await this.eligiblePending(threadId)).length > 0;
+      if (busy && strategy === "reject" && !notBefore) {
+        throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id ?? "(queued runs)"}.`);
+      }
+
+      const run = await this.host(newRunRecord(runId, command, now, notBefore));
+      if (notBefore) {
+        this.schedule(run, notBefore.getTime() - now.getTime());
+        return accepted("scheduled");
+      }
+      if (busy) {
+        if (strategy === "interrupt" || strategy === "rollback") await this.cancelThreadRuns(threadId, strategy, runId);
+        return accepted("queued");
+      }
+      if (await this.deps.threads.claim(threadId, runId)) {
+        run.start();
+        return accepted("started");
+      }
+      // Another worker took the slot between our read and our claim; the run waits its turn.
+      return accepted("queued");
+    });
+  }
+
+  private async cancelRun(command: RunCancelCommand): Promise<Reply> {
+    const reply: Reply = {
+      command_id: command.command_id ?? null,
+      run_id: command.run_id,
+      thread_id: command.thread_id,
+      accepted: true,
+    };
+    const run = this.hosted.get(command.run_id);
+    if (run) {
+      // Pending runs are cancelled inside admission so a concurrent start cannot race them.
+      if (run.isPending) await this.admission.run(run.threadId, async () => run.cancel(command.action));
+      else run.cancel(command.action);
+      return reply;
+    }
+    const record = await this.deps.runs.get(command.run_id);
+    if (!record || record.thread_id !== command.thread_id) {
+      throw new RunbusError("run_not_found", `Run ${command.run_id} does not exist on thread ${command.thread_id}.`);
+    }
+    if (isTerminalRunStatus(record.status)) return { ...reply, disposition: "done" };
+    throw new RunbusError("run_not_found", `Run ${command.run_id} is not hosted by this worker.`, { retryable: true });
+  }
+
+  private async createThread(command: ThreadCreateCommand): Promise<Reply> {
+    const { created } = await this.deps.threads.ensure(command.thread_id, command.metadata ?? {});
+    if (!created && command.if_exists !== "do_nothing") {
+      throw new RunbusError("thread_exists", `Thread ${command.thread_id} already exists.`);
+    }
+    return { command_id: command.command_id ?? null, thread_id: command.thread_id, accepted: true };
+  }
+
+  private async updateThread(command: ThreadUpdateCommand): Promise<Reply> {
+    await this.deps.threads.updateMetadata(command.thread_id, command.metadata);
+    return { command_id: command.command_id ?? null, thread_id: command.thread_id, accepted: true };
+  }
+
+  private async deleteThread(command: ThreadDeleteCommand): Promise<Reply> {
+    const threadId = command.thread_id;
+    await this.admission.run(threadId, async () => {
+      await this.deps.threads.delete(threadId, { force: command.force ?? false });
+      for (const run of this.hosted.values()) if (run.threadId === threadId) run.cancel("interrupt");
+      await this.deps.runs.deleteByThread(threadId);
+      await this.deps.checkpointer?.deleteThread(threadId);
+    });
+    return { command_id: command.command_id ?? null, thread_id: threadId, accepted: true };
+  }
+
+  /** Creates the run's actor (event stream opened, `metadata` emitted, machine pending) and stores the run. */
+  private async host(record: RunRecord): Promise<RunActor> {
+    await this.deps.runs.create(record);
+    const graph = await this.deps.graphs.resolve(record.graph_id);
+    const run = new RunActor(this.deps, { record, graph });
+    this.hosted.set(record.run_id, run);
+    void run.done.then(() => this.finished(run));
+    await run.open();
+    return run;
+  }
+
+  private finished(run: RunActor): void {
+    this.hosted.delete(run.runId);
+    void this.pump(run.threadId);
+  }
+
+  /** Starts the oldest eligible pending run of the thread if its slot is free. */
+  private pump(threadId: string): Promise<void> {
+    return this.admission.run(threadId, async () => {
+      try {
+        const thread = await this.deps.threads.get(threadId);
+        if (!thread || thread.active_run_id !== null) return;
+        for (const record of await this.eligiblePending(threadId)) {
+          const run = this.hosted.get(record.run_id);
+          if (!run?.isPending) continue;
+          if (!(await this.deps.threads.claim(threadId, run.runId))) return;
+          run.start();
+          return;
+        }
+      } catch (error) {
+        this.deps.logger.error({ threadId, err: messageOf(error) }, "could not start the next queued run");
+      }
+    });
+  }
+
+  private async eligiblePending(threadId: string): Promise<RunRecord[]> {
+    const now = this.deps.clock.now().getTime();
+    return (await this.deps.runs.listPending(threadId)).filter((r) => r.not_before === null || r.not_before.getTime() <= now);
+  }
+
+  /** Cancels the thread's active and queued runs (other than `exceptRunId`) for an interrupt or rollback create. */
+  private async cancelThreadRuns(threadId: string, action: CancelAction, exceptRunId: string): Promise<void> {
+    for (const run of this.hosted.values()) {
+      if (run.threadId === threadId && run.runId !== exceptRunId) run.cancel(action);
+    }
+  }
+
+  private schedule(run: RunActor, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(run.runId);
+      void this.pump(run.threadId);
+    }, delayMs);
+    timer.unref?.();
+    this.timers.set(run.runId, timer);
+  }
+}
+
+function newRunRecord(runId: string, command: RunCreateCommand, now: Date, notBefore: Date | null): RunRecord {
+  return {
+    run_id: runId,
+    thread_id: command.thread_id,
+    graph_id: command.graph_id,
+    status: "pending",
+    error: null,
+    attempt: 1,
+    worker_id: null,
+    lease_until: null,
+    created_at: now,
+    started_at: null,
+    ended_at: null,
+    not_before: notBefore,
+    token_usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
+    request: { ...command, run_id: runId },
+  };
+}
+
+function rejection(command: Command, error: unknown): Reply {
+  const code = isRunbusError(error) ? error.code : "invalid_state";
+  return {
+    command_id: command.command_id ?? null,
+    ...("run_id" in command && command.run_id ? { run_id: command.run_id } : {}),
+    thread_id: command.thread_id,
+    accepted: false,
+    code,
+    reason: messageOf(error),
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}

@@ -1,0 +1,46 @@
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { RunCreateCommand } from "../protocol/commands.js";
+import { graphConfig, graphInput } from "./graph-input.js";
+import type { RunnableGraph } from "./registry.js";
+import type { JsonValue } from "./serialize.js";
+import { mapStreamChunk } from "./stream-chunks.js";
+import { toLangGraphStreamModes } from "./stream-modes.js";
+import { readThreadState } from "./thread-state.js";
+
+export interface GraphRunOptions {
+  runId: string;
+  request: RunCreateCommand;
+  signal: AbortSignal;
+  /** Emits one mapped chunk; awaited, so a slow sink slows the graph instead of buffering. */
+  emit: (name: string, data: JsonValue) => Promise<void>;
+  callbacks?: BaseCallbackHandler[];
+  resuming?: boolean;
+}
+
+/**
+ * Streams one run of a graph, emitting every chunk under its runbus event name, and returns the
+ * interrupts the graph paused on. Throws what the graph throws; an abort ends it early.
+ */
+export async function runGraph(graph: RunnableGraph, options: GraphRunOptions): Promise<{ interrupts: JsonValue[] }> {
+  const { request, signal } = options;
+  const subgraphs = request.stream_subgraphs ?? false;
+  const config = graphConfig(request, options.runId, { resuming: options.resuming ?? false });
+  const stream = await graph.stream(graphInput(request, { resuming: options.resuming ?? false }), {
+    ...config,
+    streamMode: toLangGraphStreamModes(request.stream_mode),
+    subgraphs,
+    signal,
+    ...(request.context ? { context: request.context } : {}),
+    ...(request.interrupt_before ? { interruptBefore: request.interrupt_before } : {}),
+    ...(request.interrupt_after ? { interruptAfter: request.interrupt_after } : {}),
+    ...(options.callbacks ? { callbacks: options.callbacks } : {}),
+  });
+  for await (const raw of stream) {
+    if (signal.aborted) break;
+    const chunk = mapStreamChunk(raw, subgraphs);
+    await options.emit(chunk.name, chunk.data);
+  }
+  signal.throwIfAborted();
+  const state = await readThreadState(graph, request.thread_id);
+  return { interrupts: state?.interrupts ?? [] };
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { Supervisor } from "./actors/supervisor.js";
+import { ThreadStoreActor } from "./actors/thread-store-actor.js";
+import { MemoryAuditLog } from "./adapters/memory/audit-log.js";
+import { MemoryEventLog } from "./adapters/memory/event-log.js";
+import { MemoryJournal } from "./adapters/memory/journal.js";
+import { MemoryReplyLog } from "./adapters/memory/reply-log.js";
+import { MemoryRunStore } from "./adapters/memory/run-store.js";
+import { MemoryThreadStore } from "./adapters/memory/thread-store.js";
+import { isRunbusError, messageOf } from "./errors.js";
+import { GraphRegistry, type GraphEntry } from "./graph/registry.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { systemClock, type AuditSink, type Clock, type Journal, type ReplySink, type RunEventSink, type RunStore, type ThreadStore } from "./ports.js";
+import { parseCommand, salvageThreadId } from "./protocol/parse-command.js";
+import type { Reply } from "./protocol/replies.js";
+
+export interface RuntimeAdapters {
+  events: RunEventSink;
+  audit: AuditSink;
+  replies: ReplySink;
+  threads: ThreadStore;
+  runs: RunStore;
+  journal: Journal;
+}
+
+export interface RuntimeOptions {
+  graphs: Record<string, GraphEntry>;
+  checkpointer?: BaseCheckpointSaver;
+  adapters: RuntimeAdapters;
+  workerId?: string;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** One worker's runtime: the supervisor and the thread-store actor over the given adapters. */
+export class Runtime {
+  readonly supervisor: Supervisor;
+  readonly threads: ThreadStoreActor;
+  readonly workerId: string;
+
+  constructor(readonly options: RuntimeOptions) {
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger ?? silentLogger();
+    this.workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
+    const { adapters } = options;
+    this.threads = new ThreadStoreActor({ store: adapters.threads, audit: adapters.audit, clock, logger, workerId: this.workerId });
+    this.supervisor = new Supervisor({
+      ...adapters,
+      threads: this.threads,
+      graphs: new GraphRegistry(options.graphs, options.checkpointer),
+      ...(options.checkpointer ? { checkpointer: options.checkpointer } : {}),
+      clock,
+      logger,
+      workerId: this.workerId,
+    });
+  }
+
+  /**
+   * Validates a command as it would arrive from the wire and handles it. Invalid input gets a
+   * reply with a code; it never throws.
+   */
+  async submit(raw: unknown): Promise<Reply> {
+    try {
+      return await this.supervisor.handle(parseCommand(raw));
+    } catch (error) {
+      const reply: Reply = {
+        command_id: null,
+        thread_id: salvageThreadId(raw) ?? null,
+        accepted: false,
+        code: isRunbusError(error) ? error.code : "invalid_command",
+        reason: messageOf(error),
+      };
+      await this.options.adapters.replies.reply(reply);
+      return reply;
+    }
+  }
+}
+
+export interface EmbeddedRuntime extends Runtime {
+  adapters: {
+    events: MemoryEventLog;
+    audit: MemoryAuditLog;
+    replies: MemoryReplyLog;
+    threads: MemoryThreadStore;
+    runs: MemoryRunStore;
+    journal: MemoryJournal;
+  };
+}
+
+/** The embedded default: in-process bus and stores, no server. */
+export function createEmbeddedRuntime(options: Omit<RuntimeOptions, "adapters">): EmbeddedRuntime {
+  const clock = options.clock ?? systemClock;
+  const adapters = {
+    events: new MemoryEventLog(),
+    audit: new MemoryAuditLog(),
+    replies: new MemoryReplyLog(),
+    threads: new MemoryThreadStore(clock),
+    runs: new MemoryRunStore(),
+    journal: new MemoryJournal(),
+  };
+  const runtime = new Runtime({ ...options, adapters }) as EmbeddedRuntime;
+  runtime.adapters = adapters;
+  return runtime;
+}
