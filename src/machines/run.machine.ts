@@ -13,6 +13,8 @@ export interface RunMachineInput {
   threadId: string;
   /** Deadline for the running state, from the command's timeout_ms. */
   timeoutMs?: number | null;
+  /** Deadline for restoring the pre-run checkpoint; a hung restore must not leave the run non-terminal. */
+  restoreTimeoutMs?: number;
 }
 
 /** What capturing the pre-run checkpoint produced; opaque to the machine, passed to restore. */
@@ -26,6 +28,7 @@ export interface RunMachineContext {
   runId: string;
   threadId: string;
   timeoutMs: number | null;
+  restoreTimeoutMs: number;
   status: RunStatus | null;
   capture: PreRunCapture | null;
   error: ErrorEvent | null;
@@ -49,6 +52,7 @@ export const ROLLED_BACK: ErrorEvent = { name: "RunRolledBack", message: "Rolled
 
 /** setTimeout's ceiling; a run without timeout_ms never reaches it within the guard below. */
 const NO_DEADLINE_MS = 2_147_483_647;
+const DEFAULT_RESTORE_TIMEOUT_MS = 120_000;
 
 function notProvided(name: string) {
   return async (): Promise<never> => {
@@ -114,6 +118,7 @@ export const runMachine = setup({
   },
   delays: {
     runDeadline: ({ context }) => context.timeoutMs ?? NO_DEADLINE_MS,
+    restoreDeadline: ({ context }) => context.restoreTimeoutMs,
   },
 }).createMachine({
   id: "run",
@@ -121,6 +126,7 @@ export const runMachine = setup({
     runId: input.runId,
     threadId: input.threadId,
     timeoutMs: input.timeoutMs ?? null,
+    restoreTimeoutMs: input.restoreTimeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
     status: null,
     capture: null,
     error: null,
@@ -200,6 +206,20 @@ export const runMachine = setup({
             }),
           }),
         },
+      },
+      after: {
+        restoreDeadline: {
+          target: "error",
+          actions: assign({
+            error: ({ context }) => ({
+              name: "RollbackFailed",
+              message: `Rolled back by user, but restoring the pre-run checkpoint failed: it did not finish within ${context.restoreTimeoutMs} ms.`,
+            }),
+          }),
+        },
+      },
+      on: {
+        LEASE_LOST: { target: "fenced", actions: assign({ fenced: true }) },
       },
     },
     success: {
