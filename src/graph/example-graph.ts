@@ -7,15 +7,13 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
-import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
 import { z } from "zod";
 import { ScriptedChatModel } from "./fake-chat-model.js";
 
-/** What every graph factory accepts: each call compiles a fresh graph. */
-export interface GraphFactoryOptions {
-  checkpointer?: BaseCheckpointSaver;
-}
+import type { GraphFactoryOptions } from "./registry.js";
+
+export type { GraphFactoryOptions };
 
 export interface ExampleGraphOptions extends GraphFactoryOptions {
   /** Pause between streamed words, so the stream is visible in a terminal. */
