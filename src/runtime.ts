@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
-import { Supervisor } from "./actors/supervisor.js";
+import { Supervisor, type CancelRouter } from "./actors/supervisor.js";
 import { ThreadStoreActor } from "./actors/thread-store-actor.js";
 import { MemoryAuditLog } from "./adapters/memory/audit-log.js";
 import { MemoryEventLog } from "./adapters/memory/event-log.js";
@@ -9,10 +9,11 @@ import { MemoryReplyLog } from "./adapters/memory/reply-log.js";
 import { MemoryRunStore } from "./adapters/memory/run-store.js";
 import { MemoryThreadStore } from "./adapters/memory/thread-store.js";
 import { isRunbusError, messageOf } from "./errors.js";
+import { CheckpointGuard } from "./graph/checkpoint-guard.js";
 import { GraphRegistry, type GraphEntry } from "./graph/registry.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { systemClock, type AuditSink, type Clock, type Journal, type ReplySink, type RunEventSink, type RunStore, type ThreadStore } from "./ports.js";
-import { parseCommand, salvageThreadId } from "./protocol/parse-command.js";
+import { parseCommand, salvageIds } from "./protocol/parse-command.js";
 import type { Reply } from "./protocol/replies.js";
 
 export interface RuntimeAdapters {
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   graphs: Record<string, GraphEntry>;
   checkpointer?: BaseCheckpointSaver;
   adapters: RuntimeAdapters;
+  /** Forwards cancels for runs other workers host (the Kafka control topic). */
+  control?: CancelRouter;
   workerId?: string;
   clock?: Clock;
   logger?: Logger;
@@ -44,12 +47,15 @@ export class Runtime {
     const logger = options.logger ?? silentLogger();
     this.workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
     const { adapters } = options;
+    const guard = options.checkpointer ? new CheckpointGuard(options.checkpointer) : undefined;
     this.threads = new ThreadStoreActor({ store: adapters.threads, audit: adapters.audit, clock, logger, workerId: this.workerId });
     this.supervisor = new Supervisor({
       ...adapters,
       threads: this.threads,
-      graphs: new GraphRegistry(options.graphs, options.checkpointer),
+      graphs: new GraphRegistry(options.graphs, guard?.saver),
       ...(options.checkpointer ? { checkpointer: options.checkpointer } : {}),
+      ...(guard ? { guard } : {}),
+      ...(options.control ? { control: options.control } : {}),
       clock,
       logger,
       workerId: this.workerId,
@@ -64,9 +70,10 @@ export class Runtime {
     try {
       return await this.supervisor.handle(parseCommand(raw));
     } catch (error) {
+      const ids = salvageIds(raw);
       const reply: Reply = {
-        command_id: null,
-        thread_id: salvageThreadId(raw) ?? null,
+        command_id: ids.commandId ?? null,
+        thread_id: ids.threadId ?? null,
         accepted: false,
         code: isRunbusError(error) ? error.code : "invalid_command",
         reason: messageOf(error),

@@ -1,13 +1,14 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { createActor, fromPromise, type Actor } from "xstate";
 import { messageOf } from "../errors.js";
+import type { CheckpointGuard } from "../graph/checkpoint-guard.js";
 import { capturePreRunCheckpoint, restorePreRunCheckpoint, type PreRunSnapshot } from "../graph/rollback.js";
 import { RunJournalCallbacks } from "../graph/journal-callbacks.js";
 import type { RunnableGraph } from "../graph/registry.js";
 import { runGraph } from "../graph/run-graph.js";
 import { readThreadState, type ThreadState } from "../graph/thread-state.js";
 import type { Logger } from "../logger.js";
-import { causeOf, runMachine, type PreRunCapture, type RunMachineOutput } from "../machines/run.machine.js";
+import { causeOf, runMachine, type PreRunCapture, type RunMachineEvent, type RunMachineOutput } from "../machines/run.machine.js";
 import type { AuditSink, Clock, Journal, RunEventSink, RunRecord, RunStore } from "../ports.js";
 import type { CancelAction } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
@@ -20,7 +21,10 @@ export interface RunActorDeps {
   runs: RunStore;
   threads: ThreadStoreActor;
   journal: Journal;
+  /** The unguarded saver: captures and restores go straight to it. */
   checkpointer?: BaseCheckpointSaver;
+  /** Fences a cancelled run's graph off its thread (see CheckpointGuard). */
+  guard?: CheckpointGuard;
   clock: Clock;
   logger: Logger;
   workerId: string;
@@ -57,8 +61,13 @@ export class RunActor {
   private claimed = false;
   /** Ordered I/O of the machine's transitions (audit records, run record updates). */
   private transitions: Promise<void> = Promise.resolve();
-  /** Settles when the graph stream has stopped writing, however it ended. */
+  /** Settles when the graph stream has ended, however it ended. */
   private streamSettled: Promise<void> = Promise.resolve();
+  /** Settles when an aborted graph can no longer write to the thread. */
+  private fencing: Promise<void> = Promise.resolve();
+  private finishing = false;
+  /** Why the graph is being stopped: a rollback discards its writes at once, others let them land. */
+  private stopReason: "rollback" | "lease" | "other" = "other";
   private resolveDone!: (outcome: RunOutcome) => void;
 
   constructor(
@@ -95,21 +104,35 @@ export class RunActor {
     return this.actor.getSnapshot().matches("pending");
   }
 
+  /** The machine is final and the run is writing its outcome (record, end, thread release). */
+  get isFinishing(): boolean {
+    return this.finishing;
+  }
+
   /** The thread slot is ours: run. Returns false when the run is no longer pending (cancelled meanwhile). */
   start(): boolean {
     if (!this.isPending) return false;
     this.claimed = true;
+    this.deps.guard?.unfence(this.threadId);
     this.actor.send({ type: "START" });
     return true;
   }
 
   cancel(action: CancelAction): void {
-    this.actor.send({ type: "CANCEL", action });
+    if (action === "rollback" && this.stopReason === "other") this.stopReason = "rollback";
+    this.send({ type: "CANCEL", action });
   }
 
   /** This worker no longer owns the run (its lease passed to another worker). */
   fence(): void {
-    this.actor.send({ type: "LEASE_LOST" });
+    this.stopReason = "lease";
+    this.send({ type: "LEASE_LOST" });
+  }
+
+  /** A run whose machine is already final (still writing its end) ignores events; XState would warn on the console. */
+  private send(event: RunMachineEvent): void {
+    if (this.actor.getSnapshot().status !== "active") return;
+    this.actor.send(event);
   }
 
   private machine() {
@@ -122,6 +145,18 @@ export class RunActor {
           return snapshot;
         }),
         streamGraph: fromPromise(async ({ signal }) => {
+          // Cancel, deadline or lease loss: fence the graph off the thread. A rollback (its writes are
+          // discarded) or another worker's lease stops writes at once; an interrupt or timeout keeps
+          // the steps the graph completed.
+          signal.addEventListener(
+            "abort",
+            () => {
+              const guard = deps.guard;
+              if (!guard) return;
+              this.fencing = this.stopReason === "other" ? guard.settle(this.threadId) : guard.fence(this.threadId);
+            },
+            { once: true },
+          );
           const stream = runGraph(options.graph, {
             runId: this.runId,
             request: options.record.request,
@@ -139,7 +174,7 @@ export class RunActor {
         }),
         restorePreRun: fromPromise(async ({ input }) => {
           // Restore only once the aborted graph can no longer write checkpoints over it.
-          await this.streamSettled;
+          await this.graphStopped();
           const snapshot = (input.capture as PreRunSnapshot | null) ?? { kind: "unavailable", reason: "capturing the pre-run checkpoint failed" };
           const outcome = await restorePreRunCheckpoint(deps.checkpointer, this.threadId, snapshot, this.log);
           this.log.info({ outcome }, "rollback restore finished");
@@ -190,8 +225,13 @@ export class RunActor {
     });
   }
 
+  private graphStopped(): Promise<unknown> {
+    return Promise.all([this.streamSettled, this.fencing]);
+  }
+
   private async finish(output: RunOutcome): Promise<void> {
-    await this.streamSettled;
+    this.finishing = true;
+    await this.graphStopped();
     if (output.status === "fenced") {
       this.log.warn("lease lost: this worker stopped emitting for the run");
       await this.transitions;
@@ -213,7 +253,6 @@ export class RunActor {
       ...(output.error ? { error: output.error } : {}),
       ...(interrupts.length > 0 ? { interrupts } : {}),
     };
-    // `end` comes last: whoever sees it can rely on the run record and the thread being final.
     if (status === "error" && output.error) {
       await this.step("emit the error event", () => this.emit("error", output.error));
       this.deps.journal.append({ kind: "error", run_id: this.runId, thread_id: this.threadId, at: this.deps.clock.now(), ...output.error });
@@ -223,12 +262,13 @@ export class RunActor {
       this.deps.runs.update(this.runId, { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: { ...this.callbacks.usage } }),
     );
     await this.step("flush the journal", () => this.deps.journal.flush());
+    await this.step("emit the end event", () => this.emit("end", end));
+    // The thread frees up only after `end`: the next run never starts while this one is finalizing.
     if (this.claimed) {
       await this.step("release the thread", () =>
         this.deps.threads.release(this.threadId, this.runId, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null }),
       );
     }
-    await this.step("emit the end event", () => this.emit("end", end));
     this.log.info({ status }, "run finished");
     this.resolveDone(output);
   }

@@ -7,6 +7,7 @@ import type { ReplySink, RunRecord, RunStore } from "../ports.js";
 import type {
   CancelAction,
   Command,
+  MultitaskStrategy,
   RunCancelCommand,
   RunCreateCommand,
   ThreadCreateCommand,
@@ -19,8 +20,14 @@ import { KeyedSerializer } from "./keyed-serializer.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
+/** Where cancels for runs hosted by other workers go (the Kafka control topic). */
+export interface CancelRouter {
+  publish(cancel: RunCancelCommand): Promise<void>;
+}
+
 export interface SupervisorDeps extends RunActorDeps {
   runs: RunStore;
+  control?: CancelRouter;
   threads: ThreadStoreActor;
   replies: ReplySink;
   graphs: GraphRegistry;
@@ -111,19 +118,27 @@ export class Supervisor {
       accepted: true,
       disposition,
     });
+    const known = (existing: RunRecord): Reply => {
+      if (existing.thread_id !== threadId) {
+        throw new RunbusError("run_exists", `Run ${runId} already exists on thread ${existing.thread_id}.`);
+      }
+      return accepted("duplicate");
+    };
 
     return this.admission.run(threadId, async () => {
       const existing = await this.deps.runs.get(runId);
-      if (existing) {
-        if (existing.thread_id !== threadId) {
-          throw new RunbusError("run_exists", `Run ${runId} already exists on thread ${existing.thread_id}.`);
-        }
-        return accepted("duplicate");
-      }
+      if (existing) return known(existing);
       let thread = await this.deps.threads.get(threadId);
       if (!thread) {
         if (command.if_not_exists === "reject") throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
         thread = (await this.deps.threads.ensure(threadId)).thread;
+      }
+      // A run that has ended but is still writing its outcome frees the thread in a moment: wait
+      // for it, so a create sent on seeing `end` is not answered thread_busy.
+      const holder = thread.active_run_id === null ? undefined : this.hosted.get(thread.active_run_id);
+      if (holder?.isFinishing) {
+        await holder.done;
+        thread = (await this.deps.threads.get(threadId)) ?? thread;
       }
       const now = this.deps.clock.now();
       const notBefore = command.after_seconds ? new Date(now.getTime() + command.after_seconds * 1000) : null;
@@ -133,9 +148,12 @@ export class Supervisor {
         throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id ?? "(queued runs)"}.`);
       }
 
-      const run = await this.host(newRunRecord(runId, command, now, notBefore));
+      const hosted = await this.host(newRunRecord(runId, command, now, notBefore));
+      // Stored between our read and our insert: by another thread's admission or another worker.
+      if (!hosted.created) return known(hosted.stored);
+      const run = hosted.run;
       if (notBefore) {
-        this.schedule(run, notBefore.getTime() - now.getTime());
+        this.schedule(run, strategy, notBefore.getTime() - now.getTime());
         return accepted("scheduled");
       }
       if (busy) {
@@ -158,19 +176,25 @@ export class Supervisor {
       thread_id: command.thread_id,
       accepted: true,
     };
-    const run = this.hosted.get(command.run_id);
-    if (run) {
-      // Pending runs are cancelled inside admission so a concurrent start cannot race them.
-      if (run.isPending) await this.admission.run(run.threadId, async () => run.cancel(command.action));
-      else run.cancel(command.action);
-      return reply;
-    }
+    if (await this.cancelHosted(command.run_id, command.action)) return reply;
     const record = await this.deps.runs.get(command.run_id);
     if (!record || record.thread_id !== command.thread_id) {
       throw new RunbusError("run_not_found", `Run ${command.run_id} does not exist on thread ${command.thread_id}.`);
     }
     if (isTerminalRunStatus(record.status)) return { ...reply, disposition: "done" };
-    throw new RunbusError("run_not_found", `Run ${command.run_id} is not hosted by this worker.`, { retryable: true });
+    if (!this.deps.control) throw new RunbusError("run_not_found", `Run ${command.run_id} is not hosted by this worker.`, { retryable: true });
+    await this.deps.control.publish(command);
+    return { ...reply, disposition: "forwarded" };
+  }
+
+  /** Cancels the run if this worker hosts it; the control channel calls this on every worker. */
+  async cancelHosted(runId: string, action: CancelAction): Promise<boolean> {
+    const run = this.hosted.get(runId);
+    if (!run) return false;
+    // Pending runs are cancelled inside admission so a concurrent start cannot race them.
+    if (run.isPending) await this.admission.run(run.threadId, async () => run.cancel(action));
+    else run.cancel(action);
+    return true;
   }
 
   private async createThread(command: ThreadCreateCommand): Promise<Reply> {
@@ -197,20 +221,42 @@ export class Supervisor {
     return { command_id: command.command_id ?? null, thread_id: threadId, accepted: true };
   }
 
-  /** Creates the run's actor (event stream opened, `metadata` emitted, machine pending) and stores the run. */
-  private async host(record: RunRecord): Promise<RunActor> {
-    await this.deps.runs.create(record);
+  /**
+   * Stores the run and creates its actor (event stream opened, `metadata` emitted, machine pending).
+   * The insert is the idempotency check: when a run with the id is already stored, nothing is hosted.
+   */
+  private async host(record: RunRecord): Promise<{ created: true; run: RunActor } | { created: false; stored: RunRecord }> {
+    // Resolved first: a graph that cannot be built leaves no run behind.
     const graph = await this.deps.graphs.resolve(record.graph_id);
+    const { run: stored, created } = await this.deps.runs.create(record);
+    if (!created) return { created: false, stored };
     const run = new RunActor(this.deps, { record, graph });
+    try {
+      await run.open();
+    } catch (error) {
+      // Its stream could not be opened: forget the run entirely, so it neither blocks the thread
+      // nor answers a retry as a duplicate.
+      await this.deps.runs.delete(record.run_id).catch(() => undefined);
+      throw error;
+    }
     this.hosted.set(record.run_id, run);
     void run.done.then(() => this.finished(run));
-    await run.open();
-    return run;
+    return { created: true, run };
   }
 
   private finished(run: RunActor): void {
     this.hosted.delete(run.runId);
     void this.pump(run.threadId);
+  }
+
+  /** A delayed run's time has come: an interrupt or rollback strategy applies now, then it queues. */
+  private async admitScheduled(run: RunActor, strategy: MultitaskStrategy): Promise<void> {
+    if (strategy === "interrupt" || strategy === "rollback") {
+      await this.admission.run(run.threadId, async () => {
+        if (run.isPending) await this.cancelThreadRuns(run.threadId, strategy, run.runId);
+      });
+    }
+    await this.pump(run.threadId);
   }
 
   /** Starts the oldest eligible pending run of the thread if its slot is free. */
@@ -244,10 +290,10 @@ export class Supervisor {
     }
   }
 
-  private schedule(run: RunActor, delayMs: number): void {
+  private schedule(run: RunActor, strategy: MultitaskStrategy, delayMs: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(run.runId);
-      void this.pump(run.threadId);
+      void this.admitScheduled(run, strategy);
     }, delayMs);
     timer.unref?.();
     this.timers.set(run.runId, timer);

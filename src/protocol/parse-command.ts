@@ -30,16 +30,26 @@ export function parseCommand(raw: Buffer | string | unknown, options: { maxBytes
   return parsed.data;
 }
 
-/** Best-effort read of a valid thread id from an invalid command, so a reply can still be keyed. */
-export function salvageThreadId(value: unknown): string | undefined {
+/**
+ * Best-effort read of the thread id and command id of an invalid command, so its reply can
+ * still be keyed and correlated.
+ */
+export function salvageIds(value: unknown): { threadId?: string; commandId?: string } {
   let candidate: unknown = value;
   if (typeof value === "string" || Buffer.isBuffer(value)) {
     try {
       candidate = JSON.parse(value.toString());
     } catch {
-      return undefined;
+      return {};
     }
   }
-  const threadId = (candidate as { thread_id?: unknown } | null)?.thread_id;
-  return typeof threadId === "string" && ID_PATTERN.test(threadId) ? threadId : undefined;
+  const { thread_id: threadId, command_id: commandId } = (candidate ?? {}) as { thread_id?: unknown; command_id?: unknown };
+  return {
+    ...(typeof threadId === "string" && ID_PATTERN.test(threadId) ? { threadId } : {}),
+    ...(typeof commandId === "string" && commandId.length > 0 && commandId.length <= 128 ? { commandId } : {}),
+  };
+}
+
+export function salvageThreadId(value: unknown): string | undefined {
+  return salvageIds(value).threadId;
 }

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { ErrorCode } from "../errors.js";
 
 /** The answer to every command, on the replies topic. */
 export const replySchema = z.object({
@@ -7,9 +6,14 @@ export const replySchema = z.object({
   run_id: z.string().optional(),
   thread_id: z.string().nullable(),
   accepted: z.boolean(),
-  /** For accepted runs: started at once, queued behind the active run, or already known (a retry). */
-  disposition: z.enum(["started", "queued", "scheduled", "duplicate", "done"]).optional(),
+  /**
+   * For accepted runs: started at once, queued behind the active run, scheduled (after_seconds),
+   * or already known (a retry). For cancels: forwarded to the worker hosting the run, or done
+   * (the run had already ended).
+   */
+  disposition: z.enum(["started", "queued", "scheduled", "duplicate", "forwarded", "done"]).optional(),
   reason: z.string().optional(),
   code: z.string().optional(),
 });
-export type Reply = z.infer<typeof replySchema> & { code?: ErrorCode };
+/** `code` is one of the stable ErrorCode strings. */
+export type Reply = z.infer<typeof replySchema>;

@@ -21,7 +21,8 @@ describe("runbus dev (the embedded default behind npm start)", () => {
     expect(stdout).toContain('calls glossary_lookup({"term":"rollback"})');
     expect(stdout).toContain("agent streams: Happy to help! A rollback cancels a run");
     expect(order("running → success (graph_completed)")).toBeGreaterThan(order("tools → glossary_lookup returned"));
-    expect(order(" end success")).toBeGreaterThan(order("busy → idle"));
+    // DESIGN §6: the thread frees up only after the run wrote its end.
+    expect(order("busy → idle")).toBeGreaterThan(order(" end success"));
     expect(stdout).toMatch(/summary status success, [\d.]+ s, tokens [1-9]\d* \(in \d+ \/ out \d+\), events \d+, thread idle "Glossary: What is a rollback\?"/);
   });
 });

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../../../src/protocol/events.js";
+import {
+  UNLIMITED_STEPS,
+  allRunsDone,
+  collectRun,
+  createRun,
+  createTestRuntime,
+  lifecycleGraphs,
+  newId,
+  quickSlowGraph,
+  runPath,
+  waitForEvent,
+} from "../../helpers/runtime.js";
+
+const human = (content: string) => ({ messages: [{ role: "user", content }] });
+
+describe("admission edge cases", () => {
+  it("a delayed create with the interrupt strategy cancels the active run when its time comes", async () => {
+    const { runtime } = createTestRuntime({ graphs: lifecycleGraphs({ long: quickSlowGraph(100_000, 10) }) });
+    const threadId = newId("thread");
+    const active = await createRun(runtime, { thread_id: threadId, graph_id: "long", input: human("a"), config: UNLIMITED_STEPS });
+    const delayed = await createRun(runtime, {
+      thread_id: threadId,
+      graph_id: "echo",
+      input: human("b"),
+      after_seconds: 0.05,
+      multitask_strategy: "interrupt",
+    });
+    expect(delayed.disposition).toBe("scheduled");
+
+    expect((await collectRun(runtime, active.run_id)).at(-1)?.data).toEqual({ status: "interrupted" });
+    expect((await collectRun(runtime, delayed.run_id)).at(-1)?.data).toEqual({ status: "success" });
+    expect(runPath(runtime, delayed.run_id)).toEqual(["pending", "running", "success"]);
+  });
+
+  it("a graph factory that throws rejects the create and leaves no run behind", async () => {
+    const { runtime } = createTestRuntime({
+      graphs: lifecycleGraphs({
+        broken: () => {
+          throw new Error("factory failed");
+        },
+      }),
+    });
+    const threadId = newId("thread");
+    const runId = newId("run");
+    const reply = await createRun(runtime, { thread_id: threadId, graph_id: "broken", run_id: runId });
+    expect(reply).toMatchObject({ accepted: false, reason: "factory failed" });
+    expect(await runtime.adapters.runs.get(runId)).toBeUndefined();
+    expect(runtime.supervisor.activeRuns.size).toBe(0);
+
+    // The thread is not blocked by a ghost run, and the same run id can be used again.
+    const next = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("x"), run_id: runId });
+    expect(next).toMatchObject({ accepted: true, disposition: "started" });
+    expect((await collectRun(runtime, runId)).at(-1)?.data).toEqual({ status: "success" });
+  });
+
+  it("a create sent on seeing the previous run's end is admitted, not answered thread_busy", async () => {
+    const { runtime } = createTestRuntime();
+    const threadId = newId("thread");
+    // Slow down the release so the create arrives while the first run is still finalizing.
+    const release = runtime.threads.release.bind(runtime.threads);
+    runtime.threads.release = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return release(...args);
+    };
+    const first = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("1") });
+    await waitForEvent(runtime, first.run_id, (event: RunEvent) => event.name === "end");
+
+    const second = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("2") });
+    expect(second).toMatchObject({ accepted: true, disposition: "started" });
+    await allRunsDone(runtime);
+    expect(runPath(runtime, second.run_id)).toEqual(["pending", "running", "success"]);
+  });
+});
