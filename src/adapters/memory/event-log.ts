@@ -23,6 +23,10 @@ export class MemoryEventLog implements RunEventSink {
     this.emitter.emit("*", event);
   }
 
+  async nextSeq(runId: string): Promise<number> {
+    return this.logs.get(runId)?.length ?? 0;
+  }
+
   /** Events recorded so far for a run. */
   events(runId: string): RunEvent[] {
     return [...(this.logs.get(runId) ?? [])];

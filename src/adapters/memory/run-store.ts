@@ -1,5 +1,5 @@
 import type { RunPatch, RunRecord, RunStore } from "../../ports.js";
-import type { RunStatus } from "../../protocol/run-status.js";
+import { isTerminalRunStatus, type RunStatus } from "../../protocol/run-status.js";
 
 /** Runs in a Map, in insertion order (which is arrival order). */
 export class MemoryRunStore implements RunStore {
@@ -33,6 +33,30 @@ export class MemoryRunStore implements RunStore {
 
   async listPending(threadId: string): Promise<RunRecord[]> {
     return [...this.runs.values()].filter((r) => r.thread_id === threadId && r.status === "pending").map((r) => structuredClone(r));
+  }
+
+  async renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean> {
+    const run = this.runs.get(runId);
+    if (!run || run.worker_id !== workerId || isTerminalRunStatus(run.status)) return false;
+    run.lease_until = leaseUntil;
+    return true;
+  }
+
+  async listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]> {
+    return [...this.runs.values()]
+      .filter((r) => !isTerminalRunStatus(r.status) && r.lease_until !== null && r.lease_until < before)
+      .sort((a, b) => a.lease_until!.getTime() - b.lease_until!.getTime())
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async takeOver(seen: RunRecord, patch: { worker_id: string; lease_until: Date; attempt: number }): Promise<RunRecord | undefined> {
+    const run = this.runs.get(seen.run_id);
+    if (!run || run.worker_id !== seen.worker_id || run.attempt !== seen.attempt || run.lease_until?.getTime() !== seen.lease_until?.getTime()) {
+      return undefined;
+    }
+    Object.assign(run, patch);
+    return structuredClone(run);
   }
 
   async delete(runId: string): Promise<boolean> {

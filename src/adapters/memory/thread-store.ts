@@ -33,7 +33,8 @@ export class MemoryThreadStore implements ThreadStore {
   async list(query: ThreadQuery = {}): Promise<ThreadRecord[]> {
     const matching = [...this.threads.values()]
       .filter((t) => (query.status === undefined || t.status === query.status) && matchesMetadata(t.metadata, query.metadata))
-      .sort((a, b) => b.updated_at.getTime() - a.updated_at.getTime() || a.thread_id.localeCompare(b.thread_id));
+      // Ties by id in code-unit order, as MongoDB sorts strings (localeCompare would put "a" before "B").
+      .sort((a, b) => b.updated_at.getTime() - a.updated_at.getTime() || (a.thread_id < b.thread_id ? -1 : a.thread_id > b.thread_id ? 1 : 0));
     const offset = query.offset ?? 0;
     return matching.slice(offset, query.limit === undefined ? undefined : offset + query.limit).map((t) => structuredClone(t));
   }

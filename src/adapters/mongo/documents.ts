@@ -1,0 +1,190 @@
+import { randomUUID } from "node:crypto";
+import { ObjectId } from "mongodb";
+import { z } from "zod";
+import { RunbusError } from "../../errors.js";
+import type { JournalEntry, RunRecord, ThreadRecord, TokenUsage } from "../../ports.js";
+import { runCreateSchema } from "../../protocol/commands.js";
+import { RUN_STATUSES, THREAD_STATUSES, type RunStatus, type ThreadStatus } from "../../protocol/run-status.js";
+import { metadataIndex } from "./metadata-index.js";
+
+/*
+ * The stored shapes, and the only way back from them: every document read is parsed here, so a
+ * document of an unexpected shape (an older version, an edit by hand) becomes a `bad_document`
+ * error that names it instead of a TypeError somewhere in the caller.
+ */
+
+export interface ThreadDocument {
+  _id: string;
+  status: ThreadStatus;
+  display_name: string | null;
+  metadata: Record<string, unknown>;
+  /** Fingerprints of the metadata entries, for exact matching (see metadata-index.ts). */
+  metadata_index: string[];
+  active_run_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  /** Which vacancy of the active-run slot is current: see thread-claims.ts. */
+  slot_epoch: string;
+  slot_seq: number;
+}
+
+export interface RunDocument {
+  _id: string;
+  thread_id: string;
+  graph_id: string;
+  status: RunStatus;
+  error: { name: string; message: string } | null;
+  attempt: number;
+  worker_id: string | null;
+  lease_until: Date | null;
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+  not_before: Date | null;
+  token_usage: TokenUsage;
+  /**
+   * The run.create command as JSON text. Stored as text because FerretDB rejects nested arrays and
+   * keys containing '.' or starting with '$', which a graph input (message tuples) may well have.
+   */
+  request: string;
+  /** The run machine's persisted snapshot, as JSON text (for a takeover). */
+  machine?: string | null;
+  /** Orders runs created in the same millisecond (see arrival.ts). */
+  arrival: number;
+}
+
+type JournalFields<K extends JournalEntry["kind"]> = Omit<Extract<JournalEntry, { kind: K }>, "output">;
+
+export type JournalDocument = { _id: ObjectId; seq: number } & (
+  | JournalFields<"llm_call">
+  | (JournalFields<"tool_result"> & { output_json?: string })
+  | JournalFields<"error">
+);
+
+const json = z.string().transform((text, ctx): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not valid JSON text" });
+    return z.NEVER;
+  }
+});
+
+const tokenUsage = z.object({ input_tokens: z.number(), output_tokens: z.number(), total_tokens: z.number() });
+
+const threadSchema = z.object({
+  _id: z.string(),
+  status: z.enum(THREAD_STATUSES),
+  display_name: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  active_run_id: z.string().nullable(),
+  created_at: z.date(),
+  updated_at: z.date(),
+});
+
+const slotSchema = z.object({
+  _id: z.string(),
+  active_run_id: z.string().nullable(),
+  // Absent from documents not written by MongoThreadStore.create: matched as missing.
+  slot_epoch: z.string().optional(),
+  slot_seq: z.number().int().nonnegative().optional(),
+});
+
+const runSchema = z.object({
+  _id: z.string(),
+  thread_id: z.string(),
+  graph_id: z.string(),
+  status: z.enum(RUN_STATUSES),
+  error: z.object({ name: z.string(), message: z.string() }).nullable(),
+  attempt: z.number().int().nonnegative(),
+  worker_id: z.string().nullable(),
+  lease_until: z.date().nullable(),
+  created_at: z.date(),
+  started_at: z.date().nullable(),
+  ended_at: z.date().nullable(),
+  // Absent from documents written before delayed runs existed: such a run has no delay.
+  not_before: z.date().nullable().default(null),
+  token_usage: tokenUsage,
+  request: json.pipe(runCreateSchema),
+  // Absent from documents written before takeovers existed.
+  machine: z.string().nullable().default(null),
+});
+
+const journalBase = { run_id: z.string(), thread_id: z.string(), at: z.date() };
+const journalSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("llm_call"),
+    ...journalBase,
+    model: z.string().nullable(),
+    latency_ms: z.number(),
+    token_usage: tokenUsage.nullable(),
+  }),
+  z.object({ kind: z.literal("tool_result"), ...journalBase, tool: z.string(), latency_ms: z.number(), output_json: json.optional() }),
+  z.object({ kind: z.literal("error"), ...journalBase, name: z.string(), message: z.string() }),
+]);
+
+function parse<T>(collection: string, schema: z.ZodType<T>, document: unknown): T {
+  const result = schema.safeParse(document);
+  if (result.success) return result.data;
+  const id = typeof document === "object" && document !== null && "_id" in document ? String(document._id) : "(without _id)";
+  const what = result.error.issues.map((issue) => `${issue.path.map(String).join(".") || "document"}: ${issue.message}`).join("; ");
+  throw new RunbusError("bad_document", `${collection} document ${id} is malformed: ${what}`);
+}
+
+export function threadToDocument(thread: ThreadRecord): ThreadDocument {
+  const { thread_id, ...fields } = thread;
+  return { _id: thread_id, ...fields, metadata_index: metadataIndex(thread.metadata), slot_epoch: randomUUID(), slot_seq: 0 };
+}
+
+/** The fields of a thread document that say who holds its active-run slot, and in which vacancy. */
+export function threadSlotFromDocument(document: unknown): z.infer<typeof slotSchema> {
+  return parse("threads", slotSchema, document);
+}
+
+export function threadFromDocument(document: unknown): ThreadRecord {
+  const { _id, ...fields } = parse("threads", threadSchema, document);
+  return { thread_id: _id, ...fields };
+}
+
+export function runToDocument(run: RunRecord, arrival: number): RunDocument {
+  const { run_id, request, ...fields } = run;
+  return { _id: run_id, ...fields, request: JSON.stringify(request), arrival };
+}
+
+export function runFromDocument(document: unknown): RunRecord {
+  const { _id, ...fields } = parse("runs", runSchema, document);
+  return { run_id: _id, ...fields };
+}
+
+export function journalToDocument(entry: JournalEntry, seq: number): JournalDocument {
+  // Field by field: it runs for every entry, and a spread of the entry is many times slower in V8.
+  const { run_id, thread_id, at } = entry;
+  const _id = new ObjectId();
+  switch (entry.kind) {
+    case "llm_call": {
+      const { model, latency_ms, token_usage } = entry;
+      // Copied: the entry is written later, and the caller may reuse its usage object.
+      return { _id, seq, kind: "llm_call", run_id, thread_id, at, model, latency_ms, token_usage: token_usage && { ...token_usage } };
+    }
+    case "tool_result":
+      return { _id, seq, kind: "tool_result", run_id, thread_id, at, tool: entry.tool, latency_ms: entry.latency_ms, output_json: jsonText(entry.output) };
+    case "error":
+      return { _id, seq, kind: "error", run_id, thread_id, at, name: entry.name, message: entry.message };
+  }
+}
+
+export function journalFromDocument(document: unknown): JournalEntry {
+  const parsed = parse("run_events", journalSchema, document);
+  if (parsed.kind !== "tool_result") return parsed;
+  const { output_json, ...fields } = parsed;
+  return { ...fields, output: output_json };
+}
+
+/** JSON text of a tool's output (stored as text for the same reason as a run's request); never throws. */
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    return JSON.stringify(`[unserializable: ${error instanceof Error ? error.message : String(error)}]`);
+  }
+}
