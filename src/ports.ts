@@ -40,6 +40,8 @@ export interface RunRecord {
   not_before: Date | null;
   token_usage: TokenUsage;
   request: RunCreateCommand;
+  /** The run machine's persisted snapshot (machine-snapshot.ts), for a takeover after a worker loss. */
+  machine: string | null;
 }
 
 export type RunPatch = Partial<Omit<RunRecord, "run_id" | "thread_id" | "graph_id" | "created_at" | "request">>;
@@ -78,6 +80,15 @@ export interface RunStore {
   listByThread(threadId: string, options?: { status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
   /** A thread's pending runs in arrival order (oldest first). */
   listPending(threadId: string): Promise<RunRecord[]>;
+  /** Extends the lease while `workerId` still holds the run; false when it no longer does. */
+  renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean>;
+  /** Non-terminal runs whose worker's lease ended before `before`, oldest lease first. */
+  listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]>;
+  /**
+   * Moves a run whose lease expired to `workerId`, if it is still as `seen` (same worker, same
+   * lease, same attempt). Exactly one of any number of concurrent takeovers gets the record.
+   */
+  takeOver(seen: RunRecord, patch: { worker_id: string; lease_until: Date; attempt: number }): Promise<RunRecord | undefined>;
   delete(runId: string): Promise<boolean>;
   deleteByThread(threadId: string): Promise<number>;
 }
@@ -87,6 +98,8 @@ export interface RunEventSink {
   /** Prepares the run's stream (e.g. creates its topic) before its first event. Idempotent. */
   open(runId: string): Promise<void>;
   emit(event: RunEvent): Promise<void>;
+  /** The seq after the last event the run's stream holds, so a takeover continues it without a gap. */
+  nextSeq(runId: string): Promise<number>;
 }
 
 export interface AuditSink {

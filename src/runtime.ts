@@ -31,6 +31,9 @@ export interface RuntimeOptions {
   adapters: RuntimeAdapters;
   /** Forwards cancels for runs other workers host (the Kafka control topic). */
   control?: CancelRouter;
+  /** Lease runs for this long so other workers can take them over (DESIGN §7). */
+  leaseMs?: number;
+  onWorkerLoss?: "resume" | "fail";
   workerId?: string;
   clock?: Clock;
   logger?: Logger;
@@ -56,6 +59,8 @@ export class Runtime {
       ...(options.checkpointer ? { checkpointer: options.checkpointer } : {}),
       ...(guard ? { guard } : {}),
       ...(options.control ? { control: options.control } : {}),
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+      ...(options.onWorkerLoss ? { onWorkerLoss: options.onWorkerLoss } : {}),
       clock,
       logger,
       workerId: this.workerId,

@@ -1,6 +1,6 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { createActor, fromPromise, type Actor } from "xstate";
-import { messageOf } from "../errors.js";
+import { RunbusError, messageOf } from "../errors.js";
 import type { CheckpointGuard } from "../graph/checkpoint-guard.js";
 import { capturePreRunCheckpoint, restorePreRunCheckpoint, type PreRunSnapshot } from "../graph/rollback.js";
 import { RunJournalCallbacks } from "../graph/journal-callbacks.js";
@@ -13,6 +13,7 @@ import type { AuditSink, Clock, Journal, RunEventSink, RunRecord, RunStore } fro
 import type { CancelAction } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
 import type { RunStatus } from "../protocol/run-status.js";
+import { loadMachineSnapshot, storeMachineSnapshot } from "./machine-snapshot.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
 export interface RunActorDeps {
@@ -39,6 +40,15 @@ export interface RunActorOptions {
   firstSeq?: number;
   /** Continue from the thread's last checkpoint instead of feeding the input again. */
   resuming?: boolean;
+  /**
+   * Take the run over from a worker that died: restore the machine where it stood (`resume`,
+   * which re-invokes what was running), or end it error (`fail`).
+   */
+  takeover?: { machine: string; mode: "resume" | "fail" };
+  /** Hold a lease of this length in the run record; the lease keeper renews it. */
+  leaseMs?: number;
+  /** Emit `metadata` when opened (false when adopting a queued run that already has it). */
+  announceAttempt?: boolean;
 }
 
 export type RunOutcome = RunMachineOutput;
@@ -53,7 +63,7 @@ export class RunActor {
   readonly threadId: string;
   readonly done: Promise<RunOutcome>;
 
-  private readonly actor: Actor<typeof runMachine>;
+  private actor!: Actor<typeof runMachine>;
   private readonly log: Logger;
   private readonly callbacks: RunJournalCallbacks;
   private seq: number;
@@ -69,6 +79,9 @@ export class RunActor {
   /** Why the graph is being stopped: a rollback discards its writes at once, others let them land. */
   private stopReason: "rollback" | "lease" | "other" = "other";
   private resolveDone!: (outcome: RunOutcome) => void;
+  /** Until when this worker may act for the run; past it, another worker may have taken it over. */
+  private leaseUntil: Date | null = null;
+  private persistedKey = "";
 
   constructor(
     private readonly deps: RunActorDeps,
@@ -80,20 +93,46 @@ export class RunActor {
     this.log = deps.logger.child({ runId: this.runId, threadId: this.threadId });
     this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now());
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    if (options.leaseMs) this.leaseUntil = options.record.lease_until;
+  }
+
+  /**
+   * Opens the run's event stream, emits `metadata` and starts the machine: in `pending` for a
+   * new run, where it stood for a takeover.
+   */
+  async open(): Promise<void> {
+    const { takeover } = this.options;
+    const snapshot = takeover
+      ? await loadMachineSnapshot(takeover.machine, this.deps.checkpointer, { withoutChildren: takeover.mode === "fail" })
+      : undefined;
     this.actor = createActor(this.machine(), {
-      input: { runId: this.runId, threadId: this.threadId, timeoutMs: options.record.request.timeout_ms ?? null },
+      input: { runId: this.runId, threadId: this.threadId, timeoutMs: this.options.record.request.timeout_ms ?? null },
+      ...(snapshot ? { snapshot: snapshot as never } : {}),
     });
+    // A taken-over run already holds its thread's slot.
+    if (takeover && !this.actor.getSnapshot().matches("pending")) this.claimed = true;
     this.actor.subscribe({
+      next: (next) => this.persistOnChange(next),
       complete: () => void this.finish(this.actor.getSnapshot().output as RunOutcome),
       error: (error) => this.log.error({ err: messageOf(error) }, "run machine failed"),
     });
+    await this.deps.events.open(this.runId);
+    if (this.options.announceAttempt ?? true) {
+      await this.emit("metadata", { run_id: this.runId, thread_id: this.threadId, attempt: this.options.attempt ?? 1 });
+    }
+    this.actor.start();
+    this.persistOnChange(this.actor.getSnapshot());
+    if (takeover?.mode === "fail") this.send({ type: "WORKER_LOST" });
   }
 
-  /** Opens the run's event stream, emits `metadata` and starts the machine in `pending`. */
-  async open(): Promise<void> {
-    await this.deps.events.open(this.runId);
-    await this.emit("metadata", { run_id: this.runId, thread_id: this.threadId, attempt: this.options.attempt ?? 1 });
-    this.actor.start();
+  /** The lease keeper extended the run's lease to `until`. */
+  extendLease(until: Date): void {
+    this.leaseUntil = until;
+  }
+
+  /** True while this worker's lease on the run has not lapsed (always, without leases). */
+  get holdsLease(): boolean {
+    return this.leaseUntil === null || this.deps.clock.now() <= this.leaseUntil;
   }
 
   get status(): RunStatus | null {
@@ -126,6 +165,12 @@ export class RunActor {
   /** This worker no longer owns the run (its lease passed to another worker). */
   fence(): void {
     this.stopReason = "lease";
+    if (this.actor.getSnapshot().matches("pending")) {
+      // A queued run has nothing running: another worker adopted it, so just let go of it.
+      this.actor.stop();
+      this.resolveDone({ status: "fenced", error: null, interrupts: [] });
+      return;
+    }
     this.send({ type: "LEASE_LOST" });
   }
 
@@ -187,6 +232,11 @@ export class RunActor {
   }
 
   private emit(name: string, data: unknown): Promise<void> {
+    if (!this.holdsLease) {
+      // Another worker may own the run by now: emitting more would collide with its seqs.
+      this.fence();
+      return Promise.reject(new RunbusError("lease_lost", `Run ${this.runId}: this worker's lease lapsed at ${this.leaseUntil?.toISOString()}.`));
+    }
     const seq = this.seq++;
     return this.deps.events.emit({
       run_id: this.runId,
@@ -195,6 +245,25 @@ export class RunActor {
       name,
       data,
       at: this.deps.clock.now().toISOString(),
+    });
+  }
+
+  /**
+   * Keeps the machine's snapshot in the run record whenever its state (or the captured pre-run
+   * checkpoint) changes, so a takeover restores it where it stood.
+   */
+  private persistOnChange(snapshot: ReturnType<Actor<typeof runMachine>["getSnapshot"]>): void {
+    if (!this.options.leaseMs || snapshot.status !== "active") return;
+    const key = `${JSON.stringify(snapshot.value)}|${snapshot.context.capture === null ? 0 : 1}`;
+    if (key === this.persistedKey) return;
+    this.persistedKey = key;
+    const persisted = this.actor.getPersistedSnapshot();
+    this.transitions = this.transitions.then(async () => {
+      try {
+        await this.deps.runs.update(this.runId, { machine: await storeMachineSnapshot(persisted, this.deps.checkpointer) });
+      } catch (error) {
+        this.log.error({ err: messageOf(error) }, "could not store the run machine's snapshot");
+      }
     });
   }
 

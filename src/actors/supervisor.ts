@@ -17,6 +17,7 @@ import type {
 import type { Reply } from "../protocol/replies.js";
 import { isTerminalRunStatus } from "../protocol/run-status.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
+import { fallbackMachineSnapshot } from "./machine-snapshot.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
@@ -27,6 +28,10 @@ export interface CancelRouter {
 
 export interface SupervisorDeps extends RunActorDeps {
   runs: RunStore;
+  /** Runs hold a lease of this length in their record (DESIGN §7); unset in the embedded runtime. */
+  leaseMs?: number;
+  /** What a takeover does with a run that was executing when its worker died. */
+  onWorkerLoss?: "resume" | "fail";
   control?: CancelRouter;
   threads: ThreadStoreActor;
   replies: ReplySink;
@@ -187,6 +192,61 @@ export class Supervisor {
     return { ...reply, disposition: "forwarded" };
   }
 
+  /**
+   * Takes over runs whose worker's lease expired (DESIGN §7): a queued run is adopted as it is;
+   * an executing one is resumed from its last checkpoint with attempt + 1, or ended error
+   * (RUNBUS_ON_WORKER_LOSS=fail). Returns how many runs this worker took over.
+   */
+  async takeOverExpired(limit = 20): Promise<number> {
+    const { leaseMs } = this.deps;
+    if (!leaseMs || this.lifecycle !== "running") return 0;
+    const now = this.deps.clock.now().getTime();
+    // Half a lease of grace absorbs clock skew between workers.
+    const expired = await this.deps.runs.listExpiredLeases(new Date(now - leaseMs / 2), limit);
+    let taken = 0;
+    for (const seen of expired) {
+      if (this.hosted.has(seen.run_id)) continue;
+      const executing = seen.status !== "pending";
+      const record = await this.deps.runs.takeOver(seen, {
+        worker_id: this.deps.workerId,
+        lease_until: new Date(now + leaseMs),
+        attempt: executing ? seen.attempt + 1 : seen.attempt,
+      });
+      if (!record) continue;
+      taken++;
+      try {
+        await this.adopt(record, executing);
+      } catch (error) {
+        this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
+      }
+    }
+    return taken;
+  }
+
+  private async adopt(record: RunRecord, executing: boolean): Promise<void> {
+    const { leaseMs } = this.deps;
+    // Without a stored snapshot there is nothing to resume from: the run ends error.
+    const machine = record.machine ?? fallbackMachineSnapshot(record);
+    const mode = !record.machine && executing ? "fail" : executing ? (this.deps.onWorkerLoss ?? "resume") : "resume";
+    this.deps.logger.warn({ runId: record.run_id, status: record.status, attempt: record.attempt, mode }, "taking over a run whose worker stopped");
+    const graph = await this.deps.graphs.resolve(record.graph_id);
+    const firstSeq = await this.deps.events.nextSeq(record.run_id);
+    const run = new RunActor(this.deps, {
+      record,
+      graph,
+      attempt: record.attempt,
+      firstSeq,
+      resuming: true,
+      announceAttempt: executing,
+      ...(leaseMs ? { leaseMs } : {}),
+      takeover: { machine, mode },
+    });
+    await run.open();
+    this.hosted.set(record.run_id, run);
+    void run.done.then(() => this.finished(run));
+    if (!executing) await this.pump(record.thread_id);
+  }
+
   /** Cancels the run if this worker hosts it; the control channel calls this on every worker. */
   async cancelHosted(runId: string, action: CancelAction): Promise<boolean> {
     const run = this.hosted.get(runId);
@@ -228,9 +288,12 @@ export class Supervisor {
   private async host(record: RunRecord): Promise<{ created: true; run: RunActor } | { created: false; stored: RunRecord }> {
     // Resolved first: a graph that cannot be built leaves no run behind.
     const graph = await this.deps.graphs.resolve(record.graph_id);
+    const { leaseMs } = this.deps;
+    // Queued runs are leased too, so another worker adopts them if this one dies.
+    if (leaseMs) Object.assign(record, { worker_id: this.deps.workerId, lease_until: new Date(this.deps.clock.now().getTime() + leaseMs) });
     const { run: stored, created } = await this.deps.runs.create(record);
     if (!created) return { created: false, stored };
-    const run = new RunActor(this.deps, { record, graph });
+    const run = new RunActor(this.deps, { record, graph, ...(leaseMs ? { leaseMs } : {}) });
     try {
       await run.open();
     } catch (error) {
@@ -316,6 +379,7 @@ function newRunRecord(runId: string, command: RunCreateCommand, now: Date, notBe
     not_before: notBefore,
     token_usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
     request: { ...command, run_id: runId },
+    machine: null,
   };
 }
 

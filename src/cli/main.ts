@@ -1,10 +1,58 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { runDev } from "./dev.js";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { MULTITASK_STRATEGIES } from "../protocol/commands.js";
+import { THREAD_STATUSES } from "../protocol/run-status.js";
+import { EXIT_USAGE, reportError } from "./context.js";
+import type { RunOptions } from "./run.js";
+import type { ThreadsOptions } from "./threads.js";
+
+/**
+ * The runbus command line. Each command lives in its own module, loaded when it runs, so
+ * `--help` and the light commands don't load LangGraph or the MongoDB driver.
+ */
 
 const program = new Command()
   .name("runbus")
-  .description("LangGraph.js runs as XState actors on Apache Kafka, with MongoDB as the durable store.");
+  .description("LangGraph.js runs as XState actors on Apache Kafka, with MongoDB as the durable store.")
+  .addHelpText(
+    "after",
+    "\nKafka commands read RUNBUS_KAFKA_BROKERS, RUNBUS_TOPIC_PREFIX and the other RUNBUS_* settings (see README.md).",
+  )
+  // Usage errors read like every other error: one line, with a code.
+  .configureOutput({ outputError: (text, write) => write(`runbus: ${text.replace(/^error: /, "").trim().replace(/\.$/, "")} (usage)\n`) })
+  .exitOverride();
+
+/** Runs a command body; its result becomes the exit code, an error is printed as one line. */
+function act<Args extends unknown[]>(body: (...args: Args) => Promise<number>): (...args: Args) => Promise<void> {
+  return async (...args) => {
+    try {
+      process.exitCode = await body(...args);
+    } catch (error) {
+      process.exitCode = reportError(error);
+    }
+  };
+}
+
+function integer(name: string, min: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}.`);
+    return parsed;
+  };
+}
+
+function json(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new InvalidArgumentError(`not valid JSON (${error instanceof Error ? error.message : String(error)}).`);
+  }
+}
+
+/** Repeatable and comma-separated: `--stream-mode updates values` or `--stream-mode updates,values`. */
+function modes(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",").map((mode) => mode.trim()).filter(Boolean)];
+}
 
 program
   .command("dev")
@@ -12,8 +60,93 @@ program
   .option("-q, --question <text>", "what to ask the example agent", "What is a thread?")
   .option("-t, --thread <id>", "thread id", "dev-thread")
   .option("--token-delay <ms>", "pause between streamed words", (v) => Number(v), 25)
-  .action(async (opts: { question: string; thread: string; tokenDelay: number }) => {
-    process.exitCode = await runDev({ question: opts.question, thread: opts.thread, tokenDelayMs: opts.tokenDelay });
-  });
+  .action(
+    act(async (opts: { question: string; thread: string; tokenDelay: number }) => {
+      const { runDev } = await import("./dev.js");
+      return runDev({ question: opts.question, thread: opts.thread, tokenDelayMs: opts.tokenDelay });
+    }),
+  );
 
-await program.parseAsync(process.argv);
+program
+  .command("worker")
+  .description("serve runs from Kafka until SIGTERM/SIGINT, then drain (RUNBUS_SHUTDOWN_GRACE_MS) and exit 0")
+  .option("-g, --graphs <file>", "graphs module or runbus.config.json (default: RUNBUS_GRAPHS, ./runbus.config.json, else the example graph)")
+  .action(
+    act(async (opts: { graphs?: string }) => {
+      const { workerCommand } = await import("./worker.js");
+      return workerCommand(opts);
+    }),
+  );
+
+program
+  .command("run")
+  .description("create a run and stream it to the terminal until it ends (exit 0 on success)")
+  .argument("<graph>", "graph id")
+  .option("-i, --input <json>", "the run's input, as JSON", json)
+  .option("-t, --thread <id>", "thread id (default: a new thread)")
+  .option("-m, --stream-mode <modes...>", "stream modes (default: updates messages-tuple)", modes)
+  .addOption(new Option("-s, --strategy <strategy>", "what to do when the thread is busy").choices(MULTITASK_STRATEGIES))
+  .option("--timeout <ms>", "end the run as timeout after this long", integer("--timeout", 1))
+  .action(
+    act(async (graph: string, opts: RunOptions) => {
+      const { runCommand } = await import("./run.js");
+      return runCommand(graph, opts);
+    }),
+  );
+
+program
+  .command("watch")
+  .description("replay a run's events, then follow them until it ends")
+  .argument("<run_id>", "run id")
+  .option("--from-seq <n>", "start at this event seq", integer("--from-seq", 0))
+  .action(
+    act(async (runId: string, opts: { fromSeq?: number }) => {
+      const { watchCommand } = await import("./watch.js");
+      return watchCommand(runId, opts);
+    }),
+  );
+
+program
+  .command("cancel")
+  .description("interrupt a run (or roll it back) and print the reply")
+  .argument("<run_id>", "run id")
+  .requiredOption("-t, --thread <id>", "the run's thread id")
+  .option("--rollback", "roll the thread back to where it was before the run")
+  .action(
+    act(async (runId: string, opts: { thread: string; rollback?: boolean }) => {
+      const { cancelCommand } = await import("./cancel.js");
+      return cancelCommand(runId, opts);
+    }),
+  );
+
+program
+  .command("audit")
+  .description("print a run's state transitions from the audit topic and check its path against the run machine")
+  .argument("<run_id>", "run id")
+  .action(
+    act(async (runId: string) => {
+      const { auditCommand } = await import("./audit.js");
+      return auditCommand(runId);
+    }),
+  );
+
+program
+  .command("threads")
+  .description("list threads (from MongoDB: needs RUNBUS_MONGODB_URI)")
+  .addOption(new Option("--status <status>", "only threads in this status").choices(THREAD_STATUSES))
+  .option("--limit <n>", "at most this many", integer("--limit", 1), 20)
+  .action(
+    act(async (opts: ThreadsOptions) => {
+      const { threadsCommand } = await import("./threads.js");
+      return threadsCommand(opts);
+    }),
+  );
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Commander has already printed its message (or the help); only the exit code is left.
+  process.exitCode = error instanceof CommanderError ? (error.exitCode === 0 ? 0 : EXIT_USAGE) : reportError(error);
+}
+// Kafka clients can leave timers behind; the command is done, so the process is too.
+process.exit(process.exitCode ?? 0);

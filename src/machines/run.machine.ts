@@ -39,7 +39,9 @@ export interface RunMachineContext {
 export type RunMachineEvent =
   | { type: "START" }
   | { type: "CANCEL"; action: CancelAction }
-  | { type: "LEASE_LOST" };
+  | { type: "LEASE_LOST" }
+  /** A worker took the run over after its worker died, with RUNBUS_ON_WORKER_LOSS=fail. */
+  | { type: "WORKER_LOST" };
 
 export interface RunMachineOutput {
   /** "fenced" when this worker lost the run's lease and another worker finishes it. */
@@ -49,6 +51,10 @@ export interface RunMachineOutput {
 }
 
 export const ROLLED_BACK: ErrorEvent = { name: "RunRolledBack", message: "Rolled back by user" };
+export const WORKER_LOST: ErrorEvent = {
+  name: "WorkerLost",
+  message: "The worker executing this run stopped before it ended; RUNBUS_ON_WORKER_LOSS=fail ends such runs.",
+};
 
 /** setTimeout's ceiling; a run without timeout_ms never reaches it within the guard below. */
 const NO_DEADLINE_MS = 2_147_483_647;
@@ -76,6 +82,8 @@ export function causeOf(event: EventObject): string {
       return `cancel_${(event as EventObject & { action?: CancelAction }).action}`;
     case "LEASE_LOST":
       return "lease_lost";
+    case "WORKER_LOST":
+      return "worker_lost";
     case "xstate.done.actor.capture":
       return "captured";
     case "xstate.error.actor.capture":
@@ -188,6 +196,7 @@ export const runMachine = setup({
         CANCEL: [{ guard: "isRollback", target: "rolling_back" }, { target: "interrupted" }],
         // Another worker owns the run now (DESIGN.md §7): stop here without claiming an outcome.
         LEASE_LOST: { target: "fenced", actions: assign({ fenced: true }) },
+        WORKER_LOST: { target: "error", actions: assign({ error: WORKER_LOST }) },
       },
     },
     rolling_back: {
@@ -220,6 +229,7 @@ export const runMachine = setup({
       },
       on: {
         LEASE_LOST: { target: "fenced", actions: assign({ fenced: true }) },
+        WORKER_LOST: { target: "error", actions: assign({ error: WORKER_LOST }) },
       },
     },
     success: {

@@ -1,0 +1,64 @@
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { createActor } from "xstate";
+import { runMachine } from "../machines/run.machine.js";
+import type { RunStatus } from "../protocol/run-status.js";
+
+/**
+ * A run machine's persisted snapshot as the run record keeps it, so another worker can take the
+ * run over where it stood. The pre-run capture holds LangChain objects, so it goes through the
+ * saver's own serializer; the rest is plain JSON, kept as a string so any store takes it as is.
+ */
+interface StoredMachine {
+  snapshot: { context?: { capture?: unknown } } & Record<string, unknown>;
+  capture: { type: string; data: string } | null;
+}
+
+export async function storeMachineSnapshot(persisted: unknown, saver: BaseCheckpointSaver | undefined): Promise<string> {
+  const snapshot = structuredClone(persisted) as StoredMachine["snapshot"];
+  const capture = snapshot.context?.capture ?? null;
+  let stored: StoredMachine["capture"] = null;
+  if (capture !== null && saver) {
+    const [type, bytes] = await saver.serde.dumpsTyped(capture);
+    stored = { type, data: Buffer.from(bytes).toString("base64") };
+  }
+  if (snapshot.context) snapshot.context.capture = null;
+  return JSON.stringify({ snapshot, capture: stored } satisfies StoredMachine);
+}
+
+export async function loadMachineSnapshot(
+  stored: string,
+  saver: BaseCheckpointSaver | undefined,
+  options: { withoutChildren?: boolean } = {},
+): Promise<unknown> {
+  const { snapshot, capture } = JSON.parse(stored) as StoredMachine;
+  if (snapshot.context && capture && saver) {
+    snapshot.context.capture = await saver.serde.loadsTyped(capture.type, Buffer.from(capture.data, "base64"));
+  }
+  // Without its children a restored machine invokes nothing: it only takes the next event.
+  if (options.withoutChildren) snapshot.children = {};
+  return snapshot;
+}
+
+/**
+ * A stored snapshot for a run whose record has none (its worker died before storing one): the
+ * machine in the run's recorded state, to be ended with WORKER_LOST.
+ */
+export function fallbackMachineSnapshot(record: { run_id: string; thread_id: string; status: string }): string {
+  const value = record.status === "rolling_back" ? "rolling_back" : record.status === "pending" ? "pending" : { running: "streaming" };
+  const resolved = runMachine.resolveState({
+    value,
+    context: {
+      runId: record.run_id,
+      threadId: record.thread_id,
+      timeoutMs: null,
+      restoreTimeoutMs: 120_000,
+      status: record.status as RunStatus,
+      capture: null,
+      error: null,
+      interrupts: [],
+      fenced: false,
+    },
+  });
+  const persisted = createActor(runMachine, { snapshot: resolved, input: { runId: record.run_id, threadId: record.thread_id } }).getPersistedSnapshot();
+  return JSON.stringify({ snapshot: persisted, capture: null });
+}

@@ -1,0 +1,81 @@
+import type { Consumer, EachMessagePayload, Kafka } from "kafkajs";
+import type { ErrorCode } from "../../errors.js";
+import { isRunbusError, messageOf } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { parseCommand, salvageIds } from "../../protocol/parse-command.js";
+import type { Command } from "../../protocol/commands.js";
+import type { Reply } from "../../protocol/replies.js";
+import type { ReplySink } from "../../ports.js";
+import type { DeadLetterWriter } from "./dead-letters.js";
+import type { Topics } from "./topics.js";
+
+/** Rejections that mean the record itself is not a valid command: they go to the dead letters. */
+const DEAD_LETTER_CODES: ReadonlySet<string> = new Set<ErrorCode>(["invalid_json", "invalid_command", "command_too_large", "unknown_graph", "unsupported_stream_mode"]);
+
+export interface CommandTarget {
+  /** Handles a valid command and sends its reply. */
+  handle(command: Command): Promise<Reply>;
+}
+
+/**
+ * Reads `runbus.commands` in the workers' consumer group. A command's offset is committed only
+ * after its effect is durable (the reply sent, the run stored and admitted); a bad record goes to
+ * the dead letters with a reply, and the consumer moves on.
+ */
+export class KafkaCommandConsumer {
+  private consumer: Consumer | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: Topics,
+    private readonly deps: { target: CommandTarget; replies: ReplySink; deadLetters: DeadLetterWriter; logger: Logger },
+    private readonly options: { groupId: string; maxBytes: number; concurrency: number },
+  ) {}
+
+  async start(): Promise<void> {
+    // A short fetch wait keeps stop() prompt: disconnect waits for the fetch under way.
+    const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.options.concurrency,
+      eachMessage: (payload) => this.consume(payload),
+    });
+    await joined;
+  }
+
+  /** Stops taking commands; in-flight ones finish and are committed first. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+
+  private async consume({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const raw = message.value ?? Buffer.alloc(0);
+    let command: Command;
+    try {
+      command = parseCommand(raw, { maxBytes: this.options.maxBytes });
+    } catch (error) {
+      const code: ErrorCode = isRunbusError(error) ? error.code : "invalid_command";
+      const reason = messageOf(error);
+      await this.deps.deadLetters.write({ topic, partition, message }, code, reason);
+      const ids = raw.length <= this.options.maxBytes ? salvageIds(raw) : {};
+      await this.deps.replies.reply({ command_id: ids.commandId ?? null, thread_id: ids.threadId ?? null, accepted: false, code, reason });
+      this.deps.logger.warn({ partition, offset: message.offset, code }, "dead-lettered an invalid command");
+      return this.commit(topic, partition, message.offset);
+    }
+
+    const reply = await this.deps.target.handle(command);
+    if (!reply.accepted && reply.code && DEAD_LETTER_CODES.has(reply.code)) {
+      await this.deps.deadLetters.write({ topic, partition, message }, reply.code as ErrorCode, reply.reason ?? reply.code);
+    }
+    await this.commit(topic, partition, message.offset);
+  }
+
+  private async commit(topic: string, partition: number, offset: string): Promise<void> {
+    await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+  }
+}

@@ -1,0 +1,87 @@
+import type { Admin, ITopicConfig } from "kafkajs";
+import { messageOf } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { Topics } from "./topics.js";
+
+/** Creates runbus's topics: the fixed ones at start, and one per run on admission. */
+export class KafkaTopicAdmin {
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly admin: Admin,
+    private readonly topics: Topics,
+    private readonly options: { partitions: number; logger: Logger },
+  ) {}
+
+  /** Creates the fixed topics that do not exist yet. Idempotent; safe from many workers at once. */
+  async ensureBaseTopics(): Promise<void> {
+    const { partitions } = this.options;
+    const t = this.topics;
+    await this.ensure([
+      { topic: t.commands, numPartitions: partitions },
+      { topic: t.deadLetters, numPartitions: 1 },
+      { topic: t.replies, numPartitions: partitions },
+      { topic: t.transitions, numPartitions: partitions },
+      { topic: t.control, numPartitions: 1 },
+      { topic: t.sharedRunEvents, numPartitions: partitions },
+    ]);
+  }
+
+  /** The run's own topic: one partition, so its records are totally ordered by offset = seq. */
+  async ensureRunTopic(runId: string): Promise<void> {
+    await this.ensure([{ topic: this.topics.run(runId), numPartitions: 1 }]);
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    await this.admin.deleteTopics({ topics, timeout: 30_000 });
+    for (const topic of topics) this.created.delete(topic);
+  }
+
+  async listRunTopics(): Promise<string[]> {
+    const all = await this.admin.listTopics();
+    return all.filter((topic) => this.topics.runIdOf(topic) !== undefined);
+  }
+
+  private async ensure(wanted: ITopicConfig[]): Promise<void> {
+    const missing = wanted.filter((t) => !this.created.has(t.topic));
+    if (missing.length === 0) return;
+    try {
+      await this.admin.createTopics({ topics: missing, waitForLeaders: true, timeout: CREATE_TIMEOUT_MS });
+    } catch (error) {
+      if (kafkaErrorType(error) === "UNKNOWN_TOPIC_OR_PARTITION") {
+        // Created, but the broker asked for leaders had not seen the new metadata yet, and kafkajs
+        // gives up on that answer instead of waiting: wait for the leaders here.
+        await this.waitForLeaders(missing.map((t) => t.topic));
+      } else if (!/already exists/i.test(messageOf(error))) {
+        // Another worker created it first: that is the outcome we wanted; anything else is not.
+        throw error;
+      }
+    }
+    for (const t of missing) this.created.add(t.topic);
+  }
+
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + CREATE_TIMEOUT_MS;
+    for (;;) {
+      try {
+        const { topics: found } = await this.admin.fetchTopicMetadata({ topics });
+        const led = (t: (typeof found)[number]) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+        if (found.length === topics.length && found.every(led)) return;
+      } catch (error) {
+        if (!METADATA_NOT_READY.has(kafkaErrorType(error) ?? "")) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`Topics ${topics.join(", ")} have no leaders ${CREATE_TIMEOUT_MS} ms after they were created.`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+const CREATE_TIMEOUT_MS = 30_000;
+/** What a broker answers for a topic it has not learnt about yet, or whose leader is still being elected. */
+const METADATA_NOT_READY: ReadonlySet<string> = new Set(["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE"]);
+
+function kafkaErrorType(error: unknown): string | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === "string" ? type : undefined;
+}

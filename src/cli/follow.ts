@@ -1,0 +1,42 @@
+import type { RunbusClient } from "../client/client.js";
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from "./context.js";
+import { dim } from "./render.js";
+import { StreamView, summaryLine, type TerminalOut } from "./stream-view.js";
+
+export interface FollowOptions {
+  fromSeq?: number;
+  signal?: AbortSignal;
+  out?: TerminalOut;
+  /** Shown in the summary when the stream itself does not say (before its metadata event). */
+  threadId?: string;
+}
+
+/**
+ * Prints a run's events from `fromSeq` until `end` and then its summary (`runbus run`, `runbus
+ * watch`). Exit code: 0 when the run succeeded, 1 when it ended otherwise, 130 when the user
+ * stopped following (the run itself goes on).
+ */
+export async function followRun(client: RunbusClient, runId: string, options: FollowOptions = {}): Promise<number> {
+  const out = options.out ?? process.stdout;
+  const view = new StreamView(out);
+  view.start();
+  let detached = false;
+  try {
+    const stream = client.runs.stream(runId, { ...(options.fromSeq ? { fromSeq: options.fromSeq } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    for await (const event of stream) view.show(event);
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
+    detached = true;
+  } finally {
+    view.stop();
+  }
+  const summary = view.summary();
+  summary.run_id ??= runId;
+  summary.thread_id ??= options.threadId ?? null;
+  out.write(`\n${summaryLine(summary)}\n`);
+  if (detached) {
+    out.write(`${dim(`stopped following; the run goes on: runbus watch ${runId}`)}\n`);
+    return EXIT_INTERRUPTED;
+  }
+  return summary.status === "success" ? EXIT_OK : EXIT_FAILED;
+}

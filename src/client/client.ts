@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
+import { createKafka } from "../adapters/kafka/client.js";
+import { cloudEventHeaders } from "../adapters/kafka/cloud-events.js";
+import { Topics } from "../adapters/kafka/topics.js";
+import type { RunbusConfig } from "../config.js";
+import { RunbusError } from "../errors.js";
+import { silentLogger, type Logger } from "../logger.js";
+import type { CancelAction, CommandInput, RunCreateCommand } from "../protocol/commands.js";
+import type { EndEvent } from "../protocol/events.js";
+import { replySchema, type Reply } from "../protocol/replies.js";
+import { readRun, type ReadOptions, type StreamedEvent } from "./run-reader.js";
+
+export interface ClientOptions {
+  brokers: string[];
+  topicPrefix?: string;
+  eventTopicMode?: "per-run" | "shared";
+  ssl?: boolean;
+  sasl?: NonNullable<RunbusConfig["kafka"]>["sasl"];
+  /** How long to wait for a worker's reply to a command. */
+  replyTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export type RunCreateInput = Omit<Extract<CommandInput, { type: "run.create" }>, "type">;
+
+export interface RunResult {
+  run_id: string;
+  status: EndEvent["status"];
+  end: EndEvent;
+  /** The last `values` chunk, when the run streamed values. */
+  values: unknown;
+}
+
+/**
+ * A typed runbus client over Kafka: sends commands, awaits their replies, reads run streams.
+ * Any Kafka producer can send commands; this one adds reply correlation and stream reading.
+ */
+export class RunbusClient {
+  private readonly topics: Topics;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private repliesConsumer: Consumer | null = null;
+  private readonly waiting = new Map<string, (reply: Reply) => void>();
+  private readonly replyGroup = `runbus-client-${randomUUID()}`;
+  private connecting: Promise<void> | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: ClientOptions,
+  ) {
+    this.topics = new Topics(options.topicPrefix ?? "");
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.admin = kafka.admin();
+  }
+
+  readonly runs = {
+    /** Sends `run.create`; resolves with the worker's reply (accepted or rejected, with the run id). */
+    create: (input: RunCreateInput): Promise<Reply & { run_id: string }> => {
+      const run_id = input.run_id ?? randomUUID();
+      return this.send({ ...input, type: "run.create", run_id }) as Promise<Reply & { run_id: string }>;
+    },
+    /** The run's events in seq order from `fromSeq` (default 0), ending with `end`. */
+    stream: (runId: string, options: ReadOptions = {}): AsyncGenerator<StreamedEvent> => this.streamRun(runId, options),
+    cancel: (threadId: string, runId: string, action: CancelAction = "interrupt"): Promise<Reply> =>
+      this.send({ type: "run.cancel", thread_id: threadId, run_id: runId, action }),
+    /** Waits for the run to end (replaying from the start) and returns its final state. */
+    join: async (runId: string, options: Omit<ReadOptions, "fromSeq"> = {}): Promise<RunResult> => {
+      await this.ready();
+      let values: unknown = undefined;
+      for await (const event of this.runs.stream(runId, options)) {
+        if (event.name === "values") values = event.data;
+        if (event.name === "end") return { run_id: runId, status: (event.data as EndEvent).status, end: event.data as EndEvent, values };
+      }
+      throw new RunbusError("run_not_found", `Run ${runId}'s stream ended without an end event.`);
+    },
+    /** Creates a run and waits for its result; rejects when the run is not accepted. */
+    wait: async (input: RunCreateInput): Promise<RunResult> => {
+      const reply = await this.runs.create(input);
+      if (!reply.accepted) throw new RunbusError((reply.code as never) ?? "invalid_command", reply.reason ?? "Run was rejected.");
+      return this.runs.join(reply.run_id);
+    },
+  };
+
+  readonly threads = {
+    create: (threadId: string, metadata: Record<string, unknown> = {}, ifExists: "raise" | "do_nothing" = "raise"): Promise<Reply> =>
+      this.send({ type: "thread.create", thread_id: threadId, metadata, if_exists: ifExists }),
+    update: (threadId: string, metadata: Record<string, unknown>): Promise<Reply> =>
+      this.send({ type: "thread.update", thread_id: threadId, metadata }),
+    delete: (threadId: string, options: { force?: boolean } = {}): Promise<Reply> =>
+      this.send({ type: "thread.delete", thread_id: threadId, force: options.force ?? false }),
+  };
+
+  /** Sends any command and resolves with its reply. */
+  async send(command: CommandInput): Promise<Reply> {
+    await this.ready();
+    const command_id = command.command_id ?? randomUUID();
+    const timeoutMs = this.options.replyTimeoutMs ?? 30_000;
+    const reply = new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(command_id);
+        reject(new RunbusError("kafka_unreachable", `No reply to ${command.type} ${command_id} within ${timeoutMs} ms; is a runbus worker running?`, { retryable: true }));
+      }, timeoutMs);
+      this.waiting.set(command_id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+    await this.producer.send({
+      topic: this.topics.commands,
+      acks: -1,
+      messages: [
+        {
+          key: command.thread_id,
+          value: JSON.stringify({ ...command, command_id }),
+          headers: cloudEventHeaders({ type: `runbus.command.${command.type}`, source: "runbus/client", subject: command.thread_id }),
+        },
+      ],
+    });
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    await this.repliesConsumer?.disconnect().catch(() => undefined);
+    await this.admin.deleteGroups([this.replyGroup]).catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  private async *streamRun(runId: string, options: ReadOptions): AsyncGenerator<StreamedEvent> {
+    await this.ready();
+    yield* readRun(this.kafka, this.admin, this.topics, runId, this.options.eventTopicMode ?? "per-run", options);
+  }
+
+  private ready(): Promise<void> {
+    this.connecting ??= this.connect();
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    await Promise.all([this.producer.connect(), this.admin.connect()]);
+    const consumer = this.kafka.consumer({ groupId: this.replyGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
+    this.repliesConsumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.replies, fromBeginning: false });
+    // Replies sent before the group has joined would be missed: send nothing until then.
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const parsed = replySchema.safeParse(JSON.parse(message.value?.toString() ?? "null"));
+        if (!parsed.success || !parsed.data.command_id) return;
+        this.waiting.get(parsed.data.command_id)?.(parsed.data);
+        this.waiting.delete(parsed.data.command_id);
+      },
+    });
+    await joined;
+  }
+}
+
+/** A client for the given brokers. */
+export function createClient(options: ClientOptions): RunbusClient {
+  const logger = options.logger ?? silentLogger();
+  const kafka = createKafka(
+    { brokers: options.brokers, clientId: "runbus-client", ssl: options.ssl ?? false, ...(options.sasl ? { sasl: options.sasl } : {}) },
+    logger,
+  );
+  return new RunbusClient(kafka, options);
+}
+
+export type { StreamedEvent, ReadOptions, RunCreateCommand };

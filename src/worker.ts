@@ -1,0 +1,198 @@
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { MemorySaver } from "@langchain/langgraph";
+import type { Admin } from "kafkajs";
+import { BatchingProducer } from "./adapters/kafka/batching-producer.js";
+import { KafkaAuditSink } from "./adapters/kafka/audit-sink.js";
+import { createKafka } from "./adapters/kafka/client.js";
+import { KafkaCommandConsumer } from "./adapters/kafka/command-consumer.js";
+import { KafkaControlChannel } from "./adapters/kafka/control-channel.js";
+import { DeadLetterWriter } from "./adapters/kafka/dead-letters.js";
+import { KafkaEventSink } from "./adapters/kafka/event-sink.js";
+import { RunTopicJanitor } from "./adapters/kafka/janitor.js";
+import { KafkaReplySink } from "./adapters/kafka/reply-sink.js";
+import { KafkaTopicAdmin } from "./adapters/kafka/topic-admin.js";
+import { Topics } from "./adapters/kafka/topics.js";
+import { MemoryJournal } from "./adapters/memory/journal.js";
+import { MemoryRunStore } from "./adapters/memory/run-store.js";
+import { MemoryThreadStore } from "./adapters/memory/thread-store.js";
+import type { RunbusConfig } from "./config.js";
+import { RunbusError, messageOf } from "./errors.js";
+import { LeaseKeeper } from "./actors/lease-keeper.js";
+import type { GraphEntry } from "./graph/registry.js";
+import { createLogger, type Logger } from "./logger.js";
+import { systemClock, type Journal, type RunStore, type ThreadStore } from "./ports.js";
+import { Runtime } from "./runtime.js";
+
+export type WorkerState = "created" | "starting" | "running" | "draining" | "stopped";
+
+export interface WorkerStores {
+  threads: ThreadStore;
+  runs: RunStore;
+  journal: Journal;
+  checkpointer: BaseCheckpointSaver;
+  close(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  graphs: Record<string, GraphEntry>;
+  logger?: Logger;
+  /** Stores to use instead of the configured ones (tests, embedding). */
+  stores?: WorkerStores;
+}
+
+/**
+ * A runbus worker: reads commands in the workers' consumer group, runs what it admits, streams
+ * events to Kafka, and reads the control topic for cancels. Lifecycle: created → starting →
+ * running → draining → stopped.
+ */
+export class Worker {
+  readonly id: string;
+  readonly runtime: Runtime;
+  private lifecycle: WorkerState = "created";
+  private sweeper: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly config: RunbusConfig,
+    private readonly parts: {
+      admin: Admin;
+      topicAdmin: KafkaTopicAdmin;
+      producer: BatchingProducer;
+      commands: KafkaCommandConsumer;
+      control: KafkaControlChannel;
+      janitor: RunTopicJanitor;
+      leases: LeaseKeeper;
+      stores: WorkerStores;
+      logger: Logger;
+    },
+    runtime: Runtime,
+    id: string,
+  ) {
+    this.runtime = runtime;
+    this.id = id;
+  }
+
+  static async create(config: RunbusConfig, options: WorkerOptions): Promise<Worker> {
+    if (!config.kafka) {
+      throw new RunbusError("config_invalid", "A worker needs Kafka: set RUNBUS_KAFKA_BROKERS (or use `runbus dev` for the embedded runtime).");
+    }
+    const id = config.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ workerId: id });
+    const kafka = createKafka(config.kafka, logger, `runbus-${id}`);
+    const topics = new Topics(config.topicPrefix);
+    const source = `runbus/worker/${id}`;
+    const admin = kafka.admin();
+    const topicAdmin = new KafkaTopicAdmin(admin, topics, { partitions: config.commandPartitions, logger });
+    const producer = new BatchingProducer(kafka);
+    const stores = options.stores ?? (await openStores(config, logger));
+    const replies = new KafkaReplySink(producer, topics, source);
+    const control = new KafkaControlChannel(kafka, producer, topics, { workerId: id, source, groupPrefix: config.topicPrefix, logger });
+    const runtime = new Runtime({
+      graphs: options.graphs,
+      checkpointer: stores.checkpointer,
+      adapters: {
+        events: new KafkaEventSink(producer, topicAdmin, topics, { mode: config.eventTopicMode, source, kafka, admin }),
+        audit: new KafkaAuditSink(producer, topics, source),
+        replies,
+        threads: stores.threads,
+        runs: stores.runs,
+        journal: stores.journal,
+      },
+      control,
+      leaseMs: config.leaseMs,
+      onWorkerLoss: config.onWorkerLoss,
+      workerId: id,
+      logger,
+    });
+    const commands = new KafkaCommandConsumer(
+      kafka,
+      topics,
+      { target: runtime.supervisor, replies, deadLetters: new DeadLetterWriter(producer, topics, config.maxCommandBytes), logger },
+      { groupId: `${config.topicPrefix}runbus-workers`, maxBytes: config.maxCommandBytes, concurrency: config.commandPartitions },
+    );
+    const janitor = new RunTopicJanitor(
+      { admin: topicAdmin, topics, runs: stores.runs, clock: systemClock, logger },
+      { retentionMs: config.runTopicRetentionMs },
+    );
+    const leases = new LeaseKeeper(
+      { runs: stores.runs, clock: systemClock, logger, workerId: id, hosted: () => runtime.supervisor.activeRuns.values() },
+      config.leaseMs,
+    );
+    return new Worker(config, { admin, topicAdmin, producer, commands, control, janitor, leases, stores, logger }, runtime, id);
+  }
+
+  get state(): WorkerState {
+    return this.lifecycle;
+  }
+
+  async start(): Promise<void> {
+    this.expect("created", "start");
+    this.lifecycle = "starting";
+    const { admin, topicAdmin, producer, control, commands, janitor, leases, logger } = this.parts;
+    await admin.connect();
+    await topicAdmin.ensureBaseTopics();
+    await producer.connect();
+    await control.start((cancel) => this.runtime.supervisor.cancelHosted(cancel.run_id, cancel.action).then(() => undefined));
+    await commands.start();
+    if (this.config.eventTopicMode === "per-run") janitor.start();
+    leases.start();
+    this.startSweeper();
+    this.lifecycle = "running";
+    logger.info({ brokers: this.config.kafka?.brokers, mode: this.config.eventTopicMode }, "worker running");
+  }
+
+  /**
+   * Stops taking commands, lets hosted runs finish within `graceMs`, then interrupts the rest
+   * cleanly; flushes and closes producers and stores.
+   */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    if (this.lifecycle === "stopped" || this.lifecycle === "draining") return;
+    this.lifecycle = "draining";
+    const { admin, producer, control, commands, janitor, leases, stores, logger } = this.parts;
+    janitor.stop();
+    if (this.sweeper) clearInterval(this.sweeper);
+    await commands.stop();
+    await this.runtime.supervisor.drain(graceMs);
+    leases.stop();
+    await control.stop();
+    await producer.close();
+    await admin.disconnect();
+    await stores.close();
+    this.lifecycle = "stopped";
+    logger.info("worker stopped");
+  }
+
+  /** Looks for runs whose worker died, every half lease (DESIGN §7). */
+  private startSweeper(): void {
+    const sweep = async () => {
+      try {
+        const taken = await this.runtime.supervisor.takeOverExpired();
+        if (taken > 0) this.parts.logger.info({ taken }, "took over runs of a stopped worker");
+      } catch (error) {
+        this.parts.logger.warn({ err: messageOf(error) }, "takeover sweep failed; will retry");
+      }
+    };
+    this.sweeper = setInterval(() => void sweep(), Math.max(200, Math.floor(this.config.leaseMs / 2)));
+    this.sweeper.unref();
+  }
+
+  private expect(state: WorkerState, action: string): void {
+    if (this.lifecycle !== state) throw new RunbusError("invalid_state", `Cannot ${action} a worker that is ${this.lifecycle}.`);
+  }
+}
+
+async function openStores(config: RunbusConfig, logger: Logger): Promise<WorkerStores> {
+  if (config.mongodb) {
+    const { openMongoStores } = await import("./adapters/mongo/stores.js");
+    return openMongoStores({ uri: config.mongodb.uri, dbName: config.mongodb.dbName, logger });
+  }
+  logger.warn("RUNBUS_MONGODB_URI is not set: threads, runs and checkpoints live in this process only");
+  return {
+    threads: new MemoryThreadStore(),
+    runs: new MemoryRunStore(),
+    journal: new MemoryJournal(),
+    checkpointer: new MemorySaver(),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,121 @@
+import { MemorySaver } from "@langchain/langgraph";
+import { describe, expect, it } from "vitest";
+import { MemoryAuditLog } from "../../../src/adapters/memory/audit-log.js";
+import { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
+import { MemoryJournal } from "../../../src/adapters/memory/journal.js";
+import { MemoryReplyLog } from "../../../src/adapters/memory/reply-log.js";
+import { MemoryRunStore } from "../../../src/adapters/memory/run-store.js";
+import { MemoryThreadStore } from "../../../src/adapters/memory/thread-store.js";
+import { isComplete, validateRunPath } from "../../../src/machines/run-path.js";
+import type { RunEvent } from "../../../src/protocol/events.js";
+import { Runtime } from "../../../src/runtime.js";
+import { UNLIMITED_STEPS, lifecycleGraphs, newId, quickSlowGraph } from "../../helpers/runtime.js";
+
+const LEASE_MS = 300;
+
+/** Two workers over one set of stores, one event log and one checkpointer, as over Kafka and MongoDB. */
+function cluster(options: { onWorkerLoss?: "resume" | "fail" } = {}) {
+  const adapters = {
+    events: new MemoryEventLog(),
+    audit: new MemoryAuditLog(),
+    replies: new MemoryReplyLog(),
+    threads: new MemoryThreadStore(),
+    runs: new MemoryRunStore(),
+    journal: new MemoryJournal(),
+  };
+  const checkpointer = new MemorySaver();
+  const graphs = lifecycleGraphs({ steps: quickSlowGraph(12, 40) });
+  const worker = (workerId: string) =>
+    new Runtime({ graphs, checkpointer, adapters, workerId, leaseMs: LEASE_MS, ...(options.onWorkerLoss ? { onWorkerLoss: options.onWorkerLoss } : {}) });
+  return { adapters, checkpointer, a: worker("worker-a"), b: worker("worker-b") };
+}
+
+async function collect(events: MemoryEventLog, runId: string): Promise<RunEvent[]> {
+  const all: RunEvent[] = [];
+  for await (const event of events.read(runId)) all.push(event);
+  return all;
+}
+
+/** Keeps sweeping on worker B until it has taken a run over (its lease has to expire first). */
+async function takeOverWhenExpired(runtime: Runtime): Promise<void> {
+  await expect.poll(() => runtime.supervisor.takeOverExpired(), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+}
+
+describe("takeover after a worker loss (DESIGN §7)", () => {
+  it("resumes the run from its last checkpoint with attempt 2, continuing the seq on the same stream", async () => {
+    const { adapters, checkpointer, a, b } = cluster();
+    const threadId = newId("thread");
+    const reply = await a.submit({ type: "run.create", thread_id: threadId, graph_id: "steps", input: { messages: [] }, config: UNLIMITED_STEPS });
+    const runId = reply.run_id!;
+    // Worker A renews nothing: it stops emitting once its lease lapses, like a worker that died.
+    await takeOverWhenExpired(b);
+
+    const events = await collect(adapters.events, runId);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    const metadata = events.filter((e) => e.name === "metadata").map((e) => e.data);
+    expect(metadata).toEqual([
+      { run_id: runId, thread_id: threadId, attempt: 1 },
+      { run_id: runId, thread_id: threadId, attempt: 2 },
+    ]);
+    expect(events.at(-1)).toMatchObject({ name: "end", data: { status: "success" } });
+    expect(events.filter((e) => e.name === "end")).toHaveLength(1);
+
+    // The graph went on from where attempt 1 stopped: every step ran once, to the last.
+    const latest = await checkpointer.getTuple({ configurable: { thread_id: threadId } });
+    expect(latest?.checkpoint.channel_values).toMatchObject({ step: 12 });
+    const ticks = (latest?.checkpoint.channel_values.messages as Array<{ content: string }>).map((m) => m.content);
+    expect(ticks).toEqual(Array.from({ length: 12 }, (_, i) => `tick ${i + 1}`));
+
+    const path = adapters.audit.list({ kind: "run", id: runId });
+    expect(path.map((t) => t.to)).toEqual(["pending", "running", "success"]);
+    expect(validateRunPath(path.map((t) => t.to))).toEqual({ valid: true });
+    expect(isComplete(path.map((t) => t.to))).toBe(true);
+    expect(path.at(-1)?.worker_id).toBe("worker-b");
+    expect(await adapters.runs.get(runId)).toMatchObject({ status: "success", attempt: 2, worker_id: "worker-b" });
+    expect(await adapters.threads.get(threadId)).toMatchObject({ status: "idle", active_run_id: null });
+  });
+
+  it("ends the run error with RUNBUS_ON_WORKER_LOSS=fail, and frees the thread", async () => {
+    const { adapters, a, b } = cluster({ onWorkerLoss: "fail" });
+    const threadId = newId("thread");
+    const reply = await a.submit({ type: "run.create", thread_id: threadId, graph_id: "steps", input: { messages: [] }, config: UNLIMITED_STEPS });
+    await takeOverWhenExpired(b);
+
+    const events = await collect(adapters.events, reply.run_id!);
+    expect(events.at(-1)?.data).toEqual({
+      status: "error",
+      error: { name: "WorkerLost", message: expect.stringContaining("RUNBUS_ON_WORKER_LOSS=fail") },
+    });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    const path = adapters.audit.list({ kind: "run", id: reply.run_id! }).map((t) => t.to);
+    expect(path).toEqual(["pending", "running", "error"]);
+    expect(validateRunPath(path)).toEqual({ valid: true });
+    expect(await adapters.threads.get(threadId)).toMatchObject({ status: "error", active_run_id: null });
+  });
+
+  it("adopts the dead worker's queued runs, which run after the resumed one, in order", async () => {
+    const { adapters, a, b } = cluster();
+    const threadId = newId("thread");
+    const first = await a.submit({ type: "run.create", thread_id: threadId, graph_id: "steps", input: { messages: [] }, config: UNLIMITED_STEPS });
+    const second = await a.submit({ type: "run.create", thread_id: threadId, graph_id: "echo", input: { messages: [] }, multitask_strategy: "enqueue" });
+    expect(second.disposition).toBe("queued");
+    await expect.poll(() => b.supervisor.takeOverExpired(), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+    // Both leases lapse together; keep sweeping until B hosts or finished both.
+    await expect
+      .poll(async () => (await adapters.runs.get(second.run_id!))?.worker_id, { timeout: 10_000, interval: 50 })
+      .toBe("worker-b");
+    await Promise.all([b.supervisor.takeOverExpired()]);
+
+    const firstEvents = await collect(adapters.events, first.run_id!);
+    const secondEvents = await collect(adapters.events, second.run_id!);
+    expect(firstEvents.at(-1)?.data).toEqual({ status: "success" });
+    expect(secondEvents.at(-1)?.data).toEqual({ status: "success" });
+    // The queued run announced itself once: adoption is not a new attempt.
+    expect(secondEvents.filter((e) => e.name === "metadata")).toHaveLength(1);
+    const secondPath = adapters.audit.list({ kind: "run", id: second.run_id! }).map((t) => t.to);
+    expect(secondPath).toEqual(["pending", "running", "success"]);
+    const firstEnd = adapters.audit.list({ kind: "run", id: first.run_id! }).at(-1)!;
+    const secondStart = adapters.audit.list({ kind: "run", id: second.run_id! }).find((t) => t.to === "running")!;
+    expect(Date.parse(secondStart.at)).toBeGreaterThanOrEqual(Date.parse(firstEnd.at));
+  });
+});
