@@ -21,7 +21,8 @@ import type { RunbusConfig } from "./config.js";
 import { RunbusError, messageOf } from "./errors.js";
 import { LeaseKeeper } from "./actors/lease-keeper.js";
 import type { GraphEntry } from "./graph/registry.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, redactUri, type Logger } from "./logger.js";
+import { waitUntilReady } from "./wait-until-ready.js";
 import { systemClock, type Journal, type RunStore, type ThreadStore } from "./ports.js";
 import { Runtime } from "./runtime.js";
 
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Stores to use instead of the configured ones (tests, embedding). */
   stores?: WorkerStores;
+  /** Stops waiting for a database that is down. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -85,7 +88,7 @@ export class Worker {
     const admin = kafka.admin();
     const topicAdmin = new KafkaTopicAdmin(admin, topics, { partitions: config.commandPartitions, logger });
     const producer = new BatchingProducer(kafka);
-    const stores = options.stores ?? (await openStores(config, logger));
+    const stores = options.stores ?? (await openStores(config, logger, options.signal));
     const replies = new KafkaReplySink(producer, topics, source);
     const control = new KafkaControlChannel(kafka, producer, topics, { workerId: id, source, groupPrefix: config.topicPrefix, logger });
     const runtime = new Runtime({
@@ -126,13 +129,21 @@ export class Worker {
     return this.lifecycle;
   }
 
-  async start(): Promise<void> {
+  /** Connects (waiting for the broker while it is down), then starts consuming. */
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.expect("created", "start");
     this.lifecycle = "starting";
     const { admin, topicAdmin, producer, control, commands, janitor, leases, logger } = this.parts;
-    await admin.connect();
-    await topicAdmin.ensureBaseTopics();
-    await producer.connect();
+    const brokers = this.config.kafka?.brokers.join(",");
+    await waitUntilReady(
+      `Kafka at ${brokers}`,
+      async () => {
+        await admin.connect();
+        await topicAdmin.ensureBaseTopics();
+        await producer.connect();
+      },
+      { logger, ...(options.signal ? { signal: options.signal } : {}) },
+    );
     await control.start((cancel) => this.runtime.supervisor.cancelHosted(cancel.run_id, cancel.action).then(() => undefined));
     await commands.start();
     if (this.config.eventTopicMode === "per-run") janitor.start();
@@ -182,10 +193,15 @@ export class Worker {
   }
 }
 
-async function openStores(config: RunbusConfig, logger: Logger): Promise<WorkerStores> {
-  if (config.mongodb) {
+async function openStores(config: RunbusConfig, logger: Logger, signal?: AbortSignal): Promise<WorkerStores> {
+  const mongodb = config.mongodb;
+  if (mongodb) {
     const { openMongoStores } = await import("./adapters/mongo/stores.js");
-    return openMongoStores({ uri: config.mongodb.uri, dbName: config.mongodb.dbName, logger });
+    return waitUntilReady(
+      `MongoDB at ${redactUri(mongodb.uri)}`,
+      () => openMongoStores({ uri: mongodb.uri, dbName: mongodb.dbName, logger, clientOptions: { serverSelectionTimeoutMS: 5000 } }),
+      { logger, ...(signal ? { signal } : {}) },
+    );
   }
   logger.warn("RUNBUS_MONGODB_URI is not set: threads, runs and checkpoints live in this process only");
   return {

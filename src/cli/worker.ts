@@ -37,9 +37,12 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   const config = kafkaConfig("worker");
   const logger = cliLogger(config.logLevel);
   const stopSignal = firstSignal(logger);
+  // A signal while the broker or database is still being waited for ends the wait.
+  const starting = new AbortController();
+  void stopSignal.then(() => starting.abort());
   const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
-  const worker = await Worker.create(config, { graphs, logger });
-  await worker.start();
+  const worker = await Worker.create(config, { graphs, logger, signal: starting.signal });
+  await worker.start({ signal: starting.signal });
   logger.info({ workerId: worker.id, graphs: Object.keys(graphs), source, prefix: config.topicPrefix }, "worker started");
 
   const signal = await stopSignal;
