@@ -204,6 +204,11 @@ async function openStores(config: RunbusConfig, logger: Logger, signal?: AbortSi
     );
   }
   logger.warn("RUNBUS_MONGODB_URI is not set: threads, runs and checkpoints live in this process only");
+  return memoryWorkerStores();
+}
+
+/** In-process stores and checkpointer: for a single worker without MongoDB, and for tests. */
+export function memoryWorkerStores(): WorkerStores {
   return {
     threads: new MemoryThreadStore(),
     runs: new MemoryRunStore(),

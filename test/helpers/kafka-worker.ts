@@ -1,25 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { MemorySaver } from "@langchain/langgraph";
 import { inject } from "vitest";
-import { MemoryJournal } from "../../src/adapters/memory/journal.js";
-import { MemoryRunStore } from "../../src/adapters/memory/run-store.js";
-import { MemoryThreadStore } from "../../src/adapters/memory/thread-store.js";
 import { createClient, type RunbusClient } from "../../src/client/client.js";
 import { loadConfig, type RunbusConfigInput } from "../../src/config.js";
 import type { GraphEntry } from "../../src/graph/registry.js";
 import { silentLogger } from "../../src/logger.js";
-import { Worker, type WorkerStores } from "../../src/worker.js";
+import { Worker, memoryWorkerStores, type WorkerStores } from "../../src/worker.js";
 import { testGraphs } from "../fixtures/graphs.js";
 
-export function memoryStores(): WorkerStores {
-  return {
-    threads: new MemoryThreadStore(),
-    runs: new MemoryRunStore(),
-    journal: new MemoryJournal(),
-    checkpointer: new MemorySaver(),
-    close: async () => {},
-  };
-}
+export { memoryWorkerStores as memoryStores };
 
 /** A unique topic prefix, so test files share the broker without seeing each other's records. */
 export function uniquePrefix(): string {
@@ -41,7 +29,7 @@ export async function startKafkaWorker(
   const brokers = inject("kafkaBrokers");
   const prefix = options.prefix ?? uniquePrefix();
   const config = loadConfig({}, { kafka: { brokers }, topicPrefix: prefix, commandPartitions: 3, shutdownGraceMs: 5000, ...options.config });
-  const worker = await Worker.create(config, { graphs: options.graphs ?? testGraphs, logger: silentLogger(), stores: options.stores ?? memoryStores() });
+  const worker = await Worker.create(config, { graphs: options.graphs ?? testGraphs, logger: silentLogger(), stores: options.stores ?? memoryWorkerStores() });
   await worker.start();
   const client = createClient({ brokers, topicPrefix: prefix, eventTopicMode: config.eventTopicMode, replyTimeoutMs: 20_000 });
   return {

@@ -6,15 +6,7 @@ import { loadConfig } from "../../../src/config.js";
 import { Worker } from "../../../src/worker.js";
 import { testGraphs } from "../../fixtures/graphs.js";
 import { memoryStores, uniquePrefix } from "../../helpers/kafka-worker.js";
-
-/** A port that is free now; nothing listens on it until `forward` is called. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import { unusedPort } from "../../helpers/ports.js";
 
 /** Starts forwarding `port` to the real broker: the broker "comes up" at that address. */
 async function forward(port: number, target: string): Promise<{ server: Server; close: () => Promise<void> }> {
@@ -47,7 +39,7 @@ afterAll(async () => {
 describe("a worker started while its broker is down", () => {
   it("waits with a clear log line per attempt, then starts and serves runs once the broker is up", async () => {
     const broker = inject("kafkaBrokers")[0]!;
-    const port = await freePort();
+    const port = await unusedPort();
     const prefix = uniquePrefix();
     const lines: Array<{ msg: string }> = [];
     const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });

@@ -1,17 +1,8 @@
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { probeKafka } from "../../../src/adapters/kafka/probe.js";
 import { probeMongo } from "../../../src/adapters/mongo/probe.js";
 import { RunbusError } from "../../../src/errors.js";
-
-/** A port that was free a moment ago and has nothing listening on it now. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { unusedPort as closedPort } from "../../helpers/ports.js";
 
 describe("server probes", () => {
   it("fail with kafka_unreachable naming the broker address when nothing listens", async () => {
