@@ -38,7 +38,10 @@ export interface RunActorOptions {
   attempt?: number;
   /** The first seq this attempt writes; a takeover continues where the last attempt stopped. */
   firstSeq?: number;
-  /** Continue from the thread's last checkpoint instead of feeding the input again. */
+  /**
+   * A takeover: continue from the thread's last checkpoint instead of feeding the input again,
+   * when the run's graph had got past its pre-run checkpoint.
+   */
   resuming?: boolean;
   /**
    * Take the run over from a worker that died: restore the machine where it stood (`resume`,
@@ -206,7 +209,7 @@ export class RunActor {
             runId: this.runId,
             request: options.record.request,
             signal,
-            resuming: options.resuming ?? false,
+            resuming: await this.graphHadStarted(),
             callbacks: [this.callbacks],
             // Chunks produced after a cancel or deadline are not the run's anymore.
             emit: (name, data) => (signal.aborted ? Promise.resolve() : this.emit(name, data)),
@@ -229,6 +232,18 @@ export class RunActor {
         announce: ({ context, event }, params) => this.recordTransition(context.status, params.to, causeOf(event)),
       },
     });
+  }
+
+  /**
+   * Whether a taken-over run's graph had already written past the pre-run checkpoint: then it
+   * resumes from the latest checkpoint; otherwise it starts over with the command's input.
+   */
+  private async graphHadStarted(): Promise<boolean> {
+    if (!this.options.resuming || !this.deps.checkpointer) return false;
+    const latest = await this.deps.checkpointer.getTuple({ configurable: { thread_id: this.threadId, checkpoint_ns: "" } });
+    if (!latest) return false;
+    const capture = this.actor.getSnapshot().context.capture as PreRunSnapshot | null;
+    return capture?.kind !== "captured" || latest.checkpoint.id !== capture.captured.checkpoint.id;
   }
 
   private emit(name: string, data: unknown): Promise<void> {

@@ -327,7 +327,14 @@ export class Supervisor {
     return this.admission.run(threadId, async () => {
       try {
         const thread = await this.deps.threads.get(threadId);
-        if (!thread || thread.active_run_id !== null) return;
+        if (!thread) return;
+        if (thread.active_run_id !== null) {
+          // The slot's holder is a run still pending here: it claimed the thread on a worker that
+          // died before it started (an adopted run). It goes on now.
+          const holder = this.hosted.get(thread.active_run_id);
+          if (holder?.isPending) holder.start();
+          return;
+        }
         for (const record of await this.eligiblePending(threadId)) {
           const run = this.hosted.get(record.run_id);
           if (!run?.isPending) continue;

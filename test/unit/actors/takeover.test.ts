@@ -11,7 +11,7 @@ import type { RunEvent } from "../../../src/protocol/events.js";
 import { Runtime } from "../../../src/runtime.js";
 import { UNLIMITED_STEPS, lifecycleGraphs, newId, quickSlowGraph } from "../../helpers/runtime.js";
 
-const LEASE_MS = 300;
+const LEASE_MS = 800;
 
 /** Two workers over one set of stores, one event log and one checkpointer, as over Kafka and MongoDB. */
 function cluster(options: { onWorkerLoss?: "resume" | "fail" } = {}) {
@@ -24,7 +24,7 @@ function cluster(options: { onWorkerLoss?: "resume" | "fail" } = {}) {
     journal: new MemoryJournal(),
   };
   const checkpointer = new MemorySaver();
-  const graphs = lifecycleGraphs({ steps: quickSlowGraph(12, 40) });
+  const graphs = lifecycleGraphs({ steps: quickSlowGraph(12, 100) });
   const worker = (workerId: string) =>
     new Runtime({ graphs, checkpointer, adapters, workerId, leaseMs: LEASE_MS, ...(options.onWorkerLoss ? { onWorkerLoss: options.onWorkerLoss } : {}) });
   return { adapters, checkpointer, a: worker("worker-a"), b: worker("worker-b") };
@@ -91,6 +91,24 @@ describe("takeover after a worker loss (DESIGN §7)", () => {
     expect(path).toEqual(["pending", "running", "error"]);
     expect(validateRunPath(path)).toEqual({ valid: true });
     expect(await adapters.threads.get(threadId)).toMatchObject({ status: "error", active_run_id: null });
+  });
+
+  it("starts an adopted run that had claimed its thread when its worker died before starting it", async () => {
+    const { adapters, a, b } = cluster();
+    const threadId = newId("thread");
+    const runId = newId("run");
+    // As if worker A died between claiming the thread and starting the run: the record is still
+    // pending, leased to A, and the thread's slot is held by the run.
+    const reply = await a.submit({ type: "run.create", thread_id: threadId, graph_id: "echo", run_id: runId, input: { messages: [] }, after_seconds: 3600 });
+    expect(reply.disposition).toBe("scheduled");
+    await adapters.runs.update(runId, { not_before: null });
+    expect(await adapters.threads.claim(threadId, runId)).toBe(true);
+    await takeOverWhenExpired(b);
+
+    const events = await collect(adapters.events, runId);
+    expect(events.at(-1)?.data).toEqual({ status: "success" });
+    expect(adapters.audit.list({ kind: "run", id: runId }).map((t) => t.to)).toEqual(["pending", "running", "success"]);
+    expect(await adapters.threads.get(threadId)).toMatchObject({ status: "idle", active_run_id: null });
   });
 
   it("adopts the dead worker's queued runs, which run after the resumed one, in order", async () => {
