@@ -9,7 +9,9 @@ import { silentLogger, type Logger } from "../logger.js";
 import type { CancelAction, CommandInput, RunCreateCommand } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
 import { replySchema, type Reply } from "../protocol/replies.js";
+import type { ThreadQuery, ThreadRecord } from "../ports.js";
 import { readRun, type ReadOptions, type StreamedEvent } from "./run-reader.js";
+import { ThreadReader } from "./thread-reader.js";
 
 export interface ClientOptions {
   brokers: string[];
@@ -19,6 +21,8 @@ export interface ClientOptions {
   sasl?: NonNullable<RunbusConfig["kafka"]>["sasl"];
   /** How long to wait for a worker's reply to a command. */
   replyTimeoutMs?: number;
+  /** Where the workers keep threads, for `threads.get` and `threads.list`. */
+  mongodb?: { uri: string; dbName?: string };
   logger?: Logger;
 }
 
@@ -89,15 +93,29 @@ export class RunbusClient {
       this.send({ type: "thread.update", thread_id: threadId, metadata }),
     delete: (threadId: string, options: { force?: boolean } = {}): Promise<Reply> =>
       this.send({ type: "thread.delete", thread_id: threadId, force: options.force ?? false }),
+    get: (threadId: string): Promise<ThreadRecord | undefined> => this.threadReader().get(threadId),
+    /** Threads by status and metadata, most recently updated first, with limit and offset. */
+    list: (query: ThreadQuery = {}): Promise<ThreadRecord[]> => this.threadReader().list(query),
   };
+
+  private reader: ThreadReader | null = null;
+
+  private threadReader(): ThreadReader {
+    if (!this.options.mongodb) {
+      throw new RunbusError("config_invalid", "Reading threads needs the client's `mongodb` option: threads live in the workers' MongoDB.");
+    }
+    this.reader ??= new ThreadReader(this.options.mongodb);
+    return this.reader;
+  }
 
   /** Sends any command and resolves with its reply. */
   async send(command: CommandInput): Promise<Reply> {
     await this.ready();
     const command_id = command.command_id ?? randomUUID();
     const timeoutMs = this.options.replyTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
     const reply = new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         this.waiting.delete(command_id);
         reject(new RunbusError("kafka_unreachable", `No reply to ${command.type} ${command_id} within ${timeoutMs} ms; is a runbus worker running?`, { retryable: true }));
       }, timeoutMs);
@@ -106,21 +124,29 @@ export class RunbusClient {
         resolve(r);
       });
     });
-    await this.producer.send({
-      topic: this.topics.commands,
-      acks: -1,
-      messages: [
-        {
-          key: command.thread_id,
-          value: JSON.stringify({ ...command, command_id }),
-          headers: cloudEventHeaders({ type: `runbus.command.${command.type}`, source: "runbus/client", subject: command.thread_id }),
-        },
-      ],
-    });
+    try {
+      await this.producer.send({
+        topic: this.topics.commands,
+        acks: -1,
+        messages: [
+          {
+            key: command.thread_id,
+            value: JSON.stringify({ ...command, command_id }),
+            headers: cloudEventHeaders({ type: `runbus.command.${command.type}`, source: "runbus/client", subject: command.thread_id }),
+          },
+        ],
+      });
+    } catch (error) {
+      // Nobody will await the reply of a command that was not sent: its timer would reject unobserved.
+      clearTimeout(timer);
+      this.waiting.delete(command_id);
+      throw error;
+    }
     return reply;
   }
 
   async close(): Promise<void> {
+    await this.reader?.close().catch(() => undefined);
     await this.repliesConsumer?.disconnect().catch(() => undefined);
     await this.admin.deleteGroups([this.replyGroup]).catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
