@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
+import type { Admin, Kafka, Producer } from "kafkajs";
 import { createKafka } from "../adapters/kafka/client.js";
 import { cloudEventHeaders } from "../adapters/kafka/cloud-events.js";
+import { ResilientConsumer } from "../adapters/kafka/resilient-consumer.js";
 import { Topics } from "../adapters/kafka/topics.js";
 import type { RunbusConfig } from "../config.js";
 import { RunbusError } from "../errors.js";
@@ -44,7 +45,7 @@ export class RunbusClient {
   private readonly topics: Topics;
   private readonly producer: Producer;
   private readonly admin: Admin;
-  private repliesConsumer: Consumer | null = null;
+  private repliesConsumer: ResilientConsumer | null = null;
   private readonly waiting = new Map<string, (reply: Reply) => void>();
   private readonly replyGroup = `runbus-client-${randomUUID()}`;
   private connecting: Promise<void> | null = null;
@@ -147,7 +148,7 @@ export class RunbusClient {
 
   async close(): Promise<void> {
     await this.reader?.close().catch(() => undefined);
-    await this.repliesConsumer?.disconnect().catch(() => undefined);
+    await this.repliesConsumer?.stop().catch(() => undefined);
     await this.admin.deleteGroups([this.replyGroup]).catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
@@ -165,21 +166,42 @@ export class RunbusClient {
 
   private async connect(): Promise<void> {
     await Promise.all([this.producer.connect(), this.admin.connect()]);
-    const consumer = this.kafka.consumer({ groupId: this.replyGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
-    this.repliesConsumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topics.replies, fromBeginning: false });
-    // Replies sent before the group has joined would be missed: send nothing until then.
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const parsed = replySchema.safeParse(JSON.parse(message.value?.toString() ?? "null"));
-        if (!parsed.success || !parsed.data.command_id) return;
-        this.waiting.get(parsed.data.command_id)?.(parsed.data);
-        this.waiting.delete(parsed.data.command_id);
+    // Kept consuming through a broker restart (see ResilientConsumer); its group's committed offsets
+    // let a replacement go on where the last one stopped.
+    const consumer = new ResilientConsumer({
+      what: this.topics.replies,
+      logger: this.options.logger ?? silentLogger(),
+      create: () => this.kafka.consumer({ groupId: this.replyGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 }),
+      setup: async (kafkaConsumer) => {
+        await kafkaConsumer.subscribe({ topic: this.topics.replies, fromBeginning: false });
+        await kafkaConsumer.run({
+          eachMessage: async ({ message }) => {
+            const parsed = replySchema.safeParse(JSON.parse(message.value?.toString() ?? "null"));
+            if (!parsed.success || !parsed.data.command_id) return;
+            this.waiting.get(parsed.data.command_id)?.(parsed.data);
+            this.waiting.delete(parsed.data.command_id);
+          },
+        });
       },
     });
-    await joined;
+    this.repliesConsumer = consumer;
+    await this.startRepliesAtEnd();
+    // Replies sent before the group has joined would be missed: send nothing until then.
+    await consumer.start();
+  }
+
+  /**
+   * Commits the replies topic's current end offsets for this client's fresh group. A group that
+   * starts from "latest" resolves that offset only at its first fetch, after the join: a reply
+   * written in between would be skipped. Starting from offsets taken before any command is sent
+   * leaves no such gap.
+   */
+  private async startRepliesAtEnd(): Promise<void> {
+    const topic = this.topics.replies;
+    const ends = await this.admin.fetchTopicOffsets(topic).catch(() => null);
+    // No replies topic yet: no worker has started, and the consumer's own reset has to do.
+    if (!ends) return;
+    await this.admin.setOffsets({ groupId: this.replyGroup, topic, partitions: ends.map(({ partition, offset }) => ({ partition, offset })) });
   }
 }
 

@@ -7,6 +7,7 @@ import type { Command } from "../../protocol/commands.js";
 import type { Reply } from "../../protocol/replies.js";
 import type { ReplySink } from "../../ports.js";
 import type { DeadLetterWriter } from "./dead-letters.js";
+import { ResilientConsumer } from "./resilient-consumer.js";
 import type { Topics } from "./topics.js";
 
 /** Rejections that mean the record itself is not a valid command: they go to the dead letters. */
@@ -23,7 +24,7 @@ export interface CommandTarget {
  * the dead letters with a reply, and the consumer moves on.
  */
 export class KafkaCommandConsumer {
-  private consumer: Consumer | null = null;
+  private consumer: ResilientConsumer | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -33,27 +34,31 @@ export class KafkaCommandConsumer {
   ) {}
 
   async start(): Promise<void> {
-    // A short fetch wait keeps stop() prompt: disconnect waits for the fetch under way.
-    const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: this.options.concurrency,
-      eachMessage: (payload) => this.consume(payload),
+    const consumer = new ResilientConsumer({
+      what: this.topics.commands,
+      logger: this.deps.logger,
+      // A short fetch wait keeps stop() prompt: disconnect waits for the fetch under way.
+      create: () => this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 }),
+      setup: async (kafkaConsumer) => {
+        await kafkaConsumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
+        await kafkaConsumer.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: this.options.concurrency,
+          eachMessage: (payload) => this.consume(kafkaConsumer, payload),
+        });
+      },
     });
-    await joined;
+    this.consumer = consumer;
+    await consumer.start();
   }
 
   /** Stops taking commands; in-flight ones finish and are committed first. */
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     this.consumer = null;
   }
 
-  private async consume({ topic, partition, message }: EachMessagePayload): Promise<void> {
+  private async consume(consumer: Consumer, { topic, partition, message }: EachMessagePayload): Promise<void> {
     const raw = message.value ?? Buffer.alloc(0);
     let command: Command;
     try {
@@ -65,17 +70,17 @@ export class KafkaCommandConsumer {
       const ids = raw.length <= this.options.maxBytes ? salvageIds(raw) : {};
       await this.deps.replies.reply({ command_id: ids.commandId ?? null, thread_id: ids.threadId ?? null, accepted: false, code, reason });
       this.deps.logger.warn({ partition, offset: message.offset, code }, "dead-lettered an invalid command");
-      return this.commit(topic, partition, message.offset);
+      return this.commit(consumer, topic, partition, message.offset);
     }
 
     const reply = await this.deps.target.handle(command);
     if (!reply.accepted && reply.code && DEAD_LETTER_CODES.has(reply.code)) {
       await this.deps.deadLetters.write({ topic, partition, message }, reply.code as ErrorCode, reply.reason ?? reply.code);
     }
-    await this.commit(topic, partition, message.offset);
+    await this.commit(consumer, topic, partition, message.offset);
   }
 
-  private async commit(topic: string, partition: number, offset: string): Promise<void> {
-    await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+  private async commit(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {
+    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
   }
 }

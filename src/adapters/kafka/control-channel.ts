@@ -1,8 +1,9 @@
-import type { Consumer, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { runCancelSchema, type RunCancelCommand } from "../../protocol/commands.js";
 import type { BatchingProducer } from "./batching-producer.js";
+import { ResilientConsumer } from "./resilient-consumer.js";
 import { cloudEventHeaders } from "./cloud-events.js";
 import type { Topics } from "./topics.js";
 
@@ -11,7 +12,7 @@ import type { Topics } from "./topics.js";
  * cancel reaches the run wherever it executes, also after the command partitions moved.
  */
 export class KafkaControlChannel {
-  private consumer: Consumer | null = null;
+  private consumer: ResilientConsumer | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -30,26 +31,31 @@ export class KafkaControlChannel {
 
   /** Starts reading; resolves once the consumer has joined, so no later cancel is missed. */
   async start(onCancel: (cancel: RunCancelCommand) => Promise<void>): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `${this.options.groupPrefix}runbus-control-${this.options.workerId}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topics.control, fromBeginning: false });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        try {
-          const cancel = runCancelSchema.parse(JSON.parse(message.value?.toString() ?? "null"));
-          await onCancel(cancel);
-        } catch (error) {
-          this.options.logger.warn({ offset: message.offset, err: messageOf(error) }, "ignored an unreadable control record");
-        }
+    const groupId = `${this.options.groupPrefix}runbus-control-${this.options.workerId}`;
+    const consumer = new ResilientConsumer({
+      what: this.topics.control,
+      logger: this.options.logger,
+      create: () => this.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 }),
+      setup: async (kafkaConsumer) => {
+        await kafkaConsumer.subscribe({ topic: this.topics.control, fromBeginning: false });
+        await kafkaConsumer.run({
+          eachMessage: async ({ message }) => {
+            try {
+              const cancel = runCancelSchema.parse(JSON.parse(message.value?.toString() ?? "null"));
+              await onCancel(cancel);
+            } catch (error) {
+              this.options.logger.warn({ offset: message.offset, err: messageOf(error) }, "ignored an unreadable control record");
+            }
+          },
+        });
       },
     });
-    await joined;
+    this.consumer = consumer;
+    await consumer.start();
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     this.consumer = null;
   }
 }
