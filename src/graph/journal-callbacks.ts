@@ -23,7 +23,9 @@ export class RunJournalCallbacks extends BaseCallbackHandler {
     private readonly journal: Journal,
     private readonly now: () => Date = () => new Date(),
   ) {
-    super();
+    // Awaited, not left to LangChain's background queue: under concurrent runs that queue lags,
+    // and a run's record would be written before its last model call's usage had been counted.
+    super({ _awaitHandler: true });
   }
 
   override handleLLMStart(llm: Serialized, _prompts: string[], runId: string): void {

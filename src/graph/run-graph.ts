@@ -6,12 +6,16 @@ import type { JsonValue } from "./serialize.js";
 import { mapStreamChunk } from "./stream-chunks.js";
 import { toLangGraphStreamModes } from "./stream-modes.js";
 import { readThreadState } from "./thread-state.js";
+import { EmitWindow } from "./emit-window.js";
+
+/** Chunks of a run that may await the sink's acknowledgement at once. */
+export const EMIT_WINDOW = 256;
 
 export interface GraphRunOptions {
   runId: string;
   request: RunCreateCommand;
   signal: AbortSignal;
-  /** Emits one mapped chunk; awaited, so a slow sink slows the graph instead of buffering. */
+  /** Emits one mapped chunk; up to EMIT_WINDOW are unacknowledged at once, so a slow sink slows the graph. */
   emit: (name: string, data: JsonValue) => Promise<void>;
   callbacks?: BaseCallbackHandler[];
   resuming?: boolean;
@@ -35,11 +39,18 @@ export async function runGraph(graph: RunnableGraph, options: GraphRunOptions): 
     ...(request.interrupt_after ? { interruptAfter: request.interrupt_after } : {}),
     ...(options.callbacks ? { callbacks: options.callbacks } : {}),
   });
-  for await (const raw of stream) {
-    if (signal.aborted) break;
-    const chunk = mapStreamChunk(raw, subgraphs);
-    await options.emit(chunk.name, chunk.data);
+  const window = new EmitWindow(EMIT_WINDOW);
+  try {
+    for await (const raw of stream) {
+      if (signal.aborted) break;
+      const chunk = mapStreamChunk(raw, subgraphs);
+      await window.push(options.emit(chunk.name, chunk.data));
+    }
+  } finally {
+    // Every chunk is acknowledged before the run goes on to its `end` (or its error).
+    await window.drain().catch(() => undefined);
   }
+  await window.drain();
   signal.throwIfAborted();
   const state = await readThreadState(graph, request.thread_id);
   return { interrupts: state?.interrupts ?? [] };
