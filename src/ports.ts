@@ -6,7 +6,7 @@ import type { RunCreateCommand } from "./protocol/commands.js";
 import type { RunEvent } from "./protocol/events.js";
 import type { Transition } from "./protocol/audit.js";
 import type { Reply } from "./protocol/replies.js";
-import type { RunStatus, ThreadStatus } from "./protocol/run-status.js";
+import { isTerminalRunStatus, type RunStatus, type ThreadStatus } from "./protocol/run-status.js";
 
 export interface TokenUsage {
   input_tokens: number;
@@ -42,6 +42,18 @@ export interface RunRecord {
   request: RunCreateCommand;
   /** The run machine's persisted snapshot (machine-snapshot.ts), for a takeover after a worker loss. */
   machine: string | null;
+  /**
+   * The seq of the run's `end` event, stored with its outcome before `end` is written. From then
+   * until its worker clears the lease, the run is finishing (its `end`, its thread's release); a
+   * worker that takes it over after a loss finishes it rather than running it again (DESIGN §7).
+   * Absent from records written before finishing was tracked.
+   */
+  end_seq?: number | null;
+}
+
+/** A run some worker holds under a lease: live, or ended and still finishing (see `end_seq`). */
+export function isHeldRun(run: Pick<RunRecord, "status" | "lease_until" | "end_seq">): boolean {
+  return run.lease_until !== null && (!isTerminalRunStatus(run.status) || (run.end_seq ?? null) !== null);
 }
 
 export type RunPatch = Partial<Omit<RunRecord, "run_id" | "thread_id" | "graph_id" | "created_at" | "request">>;
@@ -80,9 +92,9 @@ export interface RunStore {
   listByThread(threadId: string, options?: { status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
   /** A thread's pending runs in arrival order (oldest first). */
   listPending(threadId: string): Promise<RunRecord[]>;
-  /** Extends the lease while `workerId` still holds the run; false when it no longer does. */
+  /** Extends the lease while `workerId` still holds the run (`isHeldRun`); false when it no longer does. */
   renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean>;
-  /** Non-terminal runs whose worker's lease ended before `before`, oldest lease first. */
+  /** Held runs (`isHeldRun`: live or finishing) whose worker's lease ended before `before`, oldest lease first. */
   listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]>;
   /**
    * Moves a run whose lease expired to `workerId`, if it is still as `seen` (same worker, same

@@ -174,7 +174,10 @@ export class Worker {
     logger.info("worker stopped");
   }
 
-  /** Looks for runs whose worker died, every half lease (DESIGN §7). */
+  /**
+   * Every half lease: looks for runs whose worker died (DESIGN §7), and starts queued runs whose
+   * thread another worker freed.
+   */
   private startSweeper(): void {
     const sweep = async () => {
       try {
@@ -183,8 +186,13 @@ export class Worker {
       } catch (error) {
         this.parts.logger.warn({ err: messageOf(error) }, "takeover sweep failed; will retry");
       }
+      await this.runtime.supervisor.startQueued();
     };
-    this.sweeper = setInterval(() => void sweep(), Math.max(200, Math.floor(this.config.leaseMs / 2)));
+    // One sweep at a time: on a slow database a sweep can outlast the interval.
+    let sweeping: Promise<void> | null = null;
+    this.sweeper = setInterval(() => {
+      sweeping ??= sweep().finally(() => (sweeping = null));
+    }, Math.max(200, Math.floor(this.config.leaseMs / 2)));
     this.sweeper.unref();
   }
 

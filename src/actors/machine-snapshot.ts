@@ -1,6 +1,7 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { createActor } from "xstate";
 import { runMachine } from "../machines/run.machine.js";
+import type { Transition } from "../protocol/audit.js";
 import type { RunStatus } from "../protocol/run-status.js";
 
 /**
@@ -11,9 +12,11 @@ import type { RunStatus } from "../protocol/run-status.js";
 interface StoredMachine {
   snapshot: { context?: { capture?: unknown } } & Record<string, unknown>;
   capture: { type: string; data: string } | null;
+  /** The transitions that led to this snapshot, stored with it before they are published. */
+  transitions?: Transition[];
 }
 
-export async function storeMachineSnapshot(persisted: unknown, saver: BaseCheckpointSaver | undefined): Promise<string> {
+export async function storeMachineSnapshot(persisted: unknown, saver: BaseCheckpointSaver | undefined, transitions: Transition[] = []): Promise<string> {
   const snapshot = structuredClone(persisted) as StoredMachine["snapshot"];
   const capture = snapshot.context?.capture ?? null;
   let stored: StoredMachine["capture"] = null;
@@ -22,7 +25,20 @@ export async function storeMachineSnapshot(persisted: unknown, saver: BaseCheckp
     stored = { type, data: Buffer.from(bytes).toString("base64") };
   }
   if (snapshot.context) snapshot.context.capture = null;
-  return JSON.stringify({ snapshot, capture: stored } satisfies StoredMachine);
+  return JSON.stringify({ snapshot, capture: stored, transitions } satisfies StoredMachine);
+}
+
+/**
+ * The transitions stored with a snapshot: its worker may have died before publishing them, so the
+ * worker that takes the run over publishes them again, as they were (same `ce_id`).
+ */
+export function storedTransitions(stored: string | null): Transition[] {
+  if (!stored) return [];
+  try {
+    return (JSON.parse(stored) as StoredMachine).transitions ?? [];
+  } catch {
+    return [];
+  }
 }
 
 export async function loadMachineSnapshot(
@@ -61,4 +77,12 @@ export function fallbackMachineSnapshot(record: { run_id: string; thread_id: str
   });
   const persisted = createActor(runMachine, { snapshot: resolved, input: { runId: record.run_id, threadId: record.thread_id } }).getPersistedSnapshot();
   return JSON.stringify({ snapshot: persisted, capture: null });
+}
+
+/**
+ * The audit seq a run's next transition gets: one past the last stored one. Seqs go on across
+ * attempts, so no two transitions of a run share a `(worker_id, seq)`, whichever worker records them.
+ */
+export function nextAuditSeq(stored: string | null): number {
+  return storedTransitions(stored).reduce((next, transition) => Math.max(next, transition.seq + 1), 0);
 }

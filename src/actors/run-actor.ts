@@ -10,10 +10,11 @@ import { readThreadState, type ThreadState } from "../graph/thread-state.js";
 import type { Logger } from "../logger.js";
 import { causeOf, runMachine, type PreRunCapture, type RunMachineEvent, type RunMachineOutput } from "../machines/run.machine.js";
 import type { AuditSink, Clock, Journal, RunEventSink, RunRecord, RunStore } from "../ports.js";
+import type { Transition } from "../protocol/audit.js";
 import type { CancelAction } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
-import type { RunStatus } from "../protocol/run-status.js";
-import { loadMachineSnapshot, storeMachineSnapshot } from "./machine-snapshot.js";
+import { isTerminalRunStatus, type RunStatus } from "../protocol/run-status.js";
+import { loadMachineSnapshot, nextAuditSeq, storedTransitions, storeMachineSnapshot } from "./machine-snapshot.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
 export interface RunActorDeps {
@@ -52,6 +53,8 @@ export interface RunActorOptions {
   leaseMs?: number;
   /** Emit `metadata` when opened (false when adopting a queued run that already has it). */
   announceAttempt?: boolean;
+  /** Record the `pending` transition when opened from a snapshot: an adopted queued run whose stream is empty. */
+  announcePending?: boolean;
 }
 
 export type RunOutcome = RunMachineOutput;
@@ -79,12 +82,22 @@ export class RunActor {
   /** Settles when an aborted graph can no longer write to the thread. */
   private fencing: Promise<void> = Promise.resolve();
   private finishing = false;
+  /** The transition into the terminal status, published with `end`. */
+  private terminal: Transition | null = null;
+  /** The run has finished here for good (its lease cleared): no other worker takes it over any more. */
+  private finalized = false;
+  /** This worker let go of the run (its lease lapsed or went to another worker): the run's new owner goes on. */
+  private lost = false;
   /** Why the graph is being stopped: a rollback discards its writes at once, others let them land. */
   private stopReason: "rollback" | "lease" | "other" = "other";
   private resolveDone!: (outcome: RunOutcome) => void;
   /** Until when this worker may act for the run; past it, another worker may have taken it over. */
   private leaseUntil: Date | null = null;
   private persistedKey = "";
+  /** Transitions the machine made that persistOnChange has yet to store and publish. */
+  private readonly unpublished: Transition[] = [];
+  /** The transitions stored with the machine's snapshot: the last ones made (see storedTransitions). */
+  private lastTransitions: Transition[] = [];
 
   constructor(
     private readonly deps: RunActorDeps,
@@ -97,6 +110,10 @@ export class RunActor {
     this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now());
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     if (options.leaseMs) this.leaseUntil = options.record.lease_until;
+    if (options.takeover) {
+      this.lastTransitions = storedTransitions(options.takeover.machine);
+      this.auditSeq = nextAuditSeq(options.takeover.machine);
+    }
   }
 
   /**
@@ -116,16 +133,47 @@ export class RunActor {
     if (takeover && !this.actor.getSnapshot().matches("pending")) this.claimed = true;
     this.actor.subscribe({
       next: (next) => this.persistOnChange(next),
-      complete: () => void this.finish(this.actor.getSnapshot().output as RunOutcome),
+      complete: () => {
+        // `fence()` stops a pending machine, which completes it too, without an output: nothing to finish.
+        const snapshot = this.actor.getSnapshot();
+        if (snapshot.status === "done") void this.finish(snapshot.output as RunOutcome);
+      },
       error: (error) => this.log.error({ err: messageOf(error) }, "run machine failed"),
     });
     await this.deps.events.open(this.runId);
-    if (this.options.announceAttempt ?? true) {
-      await this.emit("metadata", { run_id: this.runId, thread_id: this.threadId, attempt: this.options.attempt ?? 1 });
+    await this.refreshLease();
+    if (!this.mayStartWrite) {
+      throw new RunbusError("lease_lost", `Run ${this.runId}: this worker's lease lapsed at ${this.leaseUntil?.toISOString()} before the run was opened.`);
     }
+    // A takeover of a queued run tells from the stream whether `metadata` was written, and from
+    // the stored machine whether the `pending` transition was (it is published after that store).
+    const announced =
+      (this.options.announceAttempt ?? true)
+        ? this.emit("metadata", { run_id: this.runId, thread_id: this.threadId, attempt: this.options.attempt ?? 1 })
+        : Promise.resolve();
     this.actor.start();
+    if (this.options.announcePending) this.recordTransition(null, "pending", "accepted");
     this.persistOnChange(this.actor.getSnapshot());
+    try {
+      await announced;
+    } catch (error) {
+      this.actor.stop();
+      throw error;
+    }
     if (takeover?.mode === "fail") this.send({ type: "WORKER_LOST" });
+  }
+
+  /**
+   * Creating the run's topic can outlast much of a short lease on a busy broker, before the lease
+   * keeper knows the run: renew the lease here when half of it is gone.
+   */
+  private async refreshLease(): Promise<void> {
+    const { leaseMs } = this.options;
+    if (!leaseMs || this.leaseUntil === null) return;
+    const now = this.deps.clock.now().getTime();
+    if (this.leaseUntil.getTime() - now > leaseMs / 2) return;
+    const until = new Date(now + leaseMs);
+    if (await this.deps.runs.renewLease(this.runId, this.deps.workerId, until)) this.leaseUntil = until;
   }
 
   /** The lease keeper extended the run's lease to `until`. */
@@ -133,9 +181,15 @@ export class RunActor {
     this.leaseUntil = until;
   }
 
-  /** True while this worker's lease on the run has not lapsed (always, without leases). */
-  get holdsLease(): boolean {
-    return this.leaseUntil === null || this.deps.clock.now() <= this.leaseUntil;
+  /**
+   * True while at least a quarter of the lease is left: only then does a write for the run start.
+   * Another worker takes the run over half a lease after the lease ends, so a write has three
+   * quarters of a lease to land before then; FerretDB applies an update by writing back the whole
+   * document it read, so a late one would undo the takeover.
+   */
+  get mayStartWrite(): boolean {
+    if (this.leaseUntil === null || !this.options.leaseMs) return true;
+    return this.deps.clock.now().getTime() + this.options.leaseMs / 4 <= this.leaseUntil.getTime();
   }
 
   get status(): RunStatus | null {
@@ -149,6 +203,14 @@ export class RunActor {
   /** The machine is final and the run is writing its outcome (record, end, thread release). */
   get isFinishing(): boolean {
     return this.finishing;
+  }
+
+  /**
+   * The run needs its lease renewed: until its terminal status is stored, also while it finishes,
+   * since a lapsed lease lets another worker take it over.
+   */
+  get needsLease(): boolean {
+    return !this.finalized && !this.lost;
   }
 
   /** The thread slot is ours: run. Returns false when the run is no longer pending (cancelled meanwhile). */
@@ -168,6 +230,7 @@ export class RunActor {
   /** This worker no longer owns the run (its lease passed to another worker). */
   fence(): void {
     this.stopReason = "lease";
+    this.lost = true;
     if (this.actor.getSnapshot().matches("pending")) {
       // A queued run has nothing running: another worker adopted it, so just let go of it.
       this.actor.stop();
@@ -247,7 +310,7 @@ export class RunActor {
   }
 
   private emit(name: string, data: unknown): Promise<void> {
-    if (!this.holdsLease) {
+    if (this.lost || !this.mayStartWrite) {
       // Another worker may own the run by now: emitting more would collide with its seqs.
       this.fence();
       return Promise.reject(new RunbusError("lease_lost", `Run ${this.runId}: this worker's lease lapsed at ${this.leaseUntil?.toISOString()}.`));
@@ -264,49 +327,61 @@ export class RunActor {
   }
 
   /**
-   * Keeps the machine's snapshot in the run record whenever its state (or the captured pre-run
-   * checkpoint) changes, so a takeover restores it where it stood.
+   * Stores what changed — the run's status, the machine's snapshot (with leases) and the
+   * transitions that led there — in one update of the run record, then publishes those
+   * transitions. One update keeps the record's status and snapshot in step, so a worker that
+   * takes the run over after a loss restores the machine in the status the record shows. It
+   * publishes the stored transitions again (same worker id and seq, so the same `ce_id`): a worker
+   * that died between its update and its publish leaves no hole in the audit path.
    */
   private persistOnChange(snapshot: ReturnType<Actor<typeof runMachine>["getSnapshot"]>): void {
-    if (!this.options.leaseMs || snapshot.status !== "active") return;
-    const key = `${JSON.stringify(snapshot.value)}|${snapshot.context.capture === null ? 0 : 1}`;
-    if (key === this.persistedKey) return;
+    const transitions = this.unpublished.splice(0);
+    if (transitions.length > 0) this.lastTransitions = transitions;
+    const stored = this.lastTransitions;
+    const leased = Boolean(this.options.leaseMs) && snapshot.status === "active";
+    const key = leased ? `${JSON.stringify(snapshot.value)}|${snapshot.context.capture === null ? 0 : 1}` : this.persistedKey;
+    if (transitions.length === 0 && key === this.persistedKey) return;
     this.persistedKey = key;
-    const persisted = this.actor.getPersistedSnapshot();
+    const persisted = leased ? this.actor.getPersistedSnapshot() : null;
+    const last = transitions.at(-1);
     this.transitions = this.transitions.then(async () => {
+      if (!this.mayWrite(last ? `record the transition to ${last.to}` : "store the machine's snapshot")) return;
       try {
-        await this.deps.runs.update(this.runId, { machine: await storeMachineSnapshot(persisted, this.deps.checkpointer) });
+        const at = last ? new Date(last.at) : null;
+        await this.deps.runs.update(this.runId, {
+          ...(last ? { status: last.to as RunStatus } : {}),
+          ...(last?.to === "running" && at ? { started_at: at, worker_id: this.deps.workerId, attempt: this.options.attempt ?? 1 } : {}),
+          ...(persisted ? { machine: await storeMachineSnapshot(persisted, this.deps.checkpointer, stored) } : {}),
+        });
+        for (const transition of transitions) await this.deps.audit.record(transition);
       } catch (error) {
-        this.log.error({ err: messageOf(error) }, "could not store the run machine's snapshot");
+        this.log.error({ err: messageOf(error) }, "could not store the run's transition");
       }
     });
   }
 
-  /** Called synchronously by the machine; the I/O is queued in order and never throws into it. */
+  /** Called synchronously by the machine; stored and published with the snapshot it leads to (persistOnChange). */
   private recordTransition(from: RunStatus | null, to: RunStatus, cause: string): void {
     const at = this.deps.clock.now();
-    const seq = this.auditSeq++;
-    this.transitions = this.transitions.then(async () => {
-      try {
-        await this.deps.audit.record({
-          kind: "run",
-          id: this.runId,
-          thread_id: this.threadId,
-          from,
-          to,
-          cause,
-          at: at.toISOString(),
-          worker_id: this.deps.workerId,
-          seq,
-        });
-        await this.deps.runs.update(this.runId, {
-          status: to,
-          ...(to === "running" ? { started_at: at, worker_id: this.deps.workerId, attempt: this.options.attempt ?? 1 } : {}),
-        });
-      } catch (error) {
-        this.log.error({ from, to, err: messageOf(error) }, "could not record a run transition");
-      }
-    });
+    const transition: Transition = { kind: "run", id: this.runId, thread_id: this.threadId, from, to, cause, at: at.toISOString(), worker_id: this.deps.workerId, seq: this.auditSeq++ };
+    if (isTerminalRunStatus(to)) {
+      // Stored with the outcome and published with `end`, when the run finishes (see finish).
+      this.terminal = transition;
+      return;
+    }
+    this.unpublished.push(transition);
+  }
+
+  /**
+   * Whether this worker may still write for the run. Once its lease has lapsed another worker may
+   * own the run, and FerretDB's updates are not atomic, so a late write of ours could undo the new
+   * owner's: the run is fenced instead, and writes nothing more.
+   */
+  private mayWrite(what: string): boolean {
+    if (this.mayStartWrite) return true;
+    this.log.warn({ what, leaseUntil: this.leaseUntil }, "the run's lease lapsed: fencing it; the worker that takes it over goes on");
+    this.fence();
+    return false;
   }
 
   private graphStopped(): Promise<unknown> {
@@ -341,20 +416,55 @@ export class RunActor {
       await this.step("emit the error event", () => this.emit("error", output.error));
       this.deps.journal.append({ kind: "error", run_id: this.runId, thread_id: this.threadId, at: this.deps.clock.now(), ...output.error });
     }
+    this.persistOnChange(this.actor.getSnapshot());
     await this.transitions;
-    await this.step("write the run record", () =>
-      this.deps.runs.update(this.runId, { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: { ...this.callbacks.usage } }),
-    );
-    await this.step("flush the journal", () => this.deps.journal.flush());
-    await this.step("emit the end event", () => this.emit("end", end));
-    // The thread frees up only after `end`: the next run never starts while this one is finalizing.
-    if (this.claimed) {
-      await this.step("release the thread", () =>
-        this.deps.threads.release(this.threadId, this.runId, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null }),
-      );
+    const leased = Boolean(this.options.leaseMs);
+    // The outcome, with the seq `end` gets: from here on a worker that takes the run over after a
+    // loss finishes it (its `end`, its thread) instead of running it again.
+    const outcome = { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: { ...this.callbacks.usage } };
+    if (!(await this.critical("store the run's outcome", () => this.deps.runs.update(this.runId, leased ? { ...outcome, end_seq: this.seq } : outcome)))) {
+      return this.letGo();
     }
+    await this.step("flush the journal", () => this.deps.journal.flush());
+    // Sent in one turn, so they go out in one batch: a worker that finishes the run after a loss
+    // finds both written or neither.
+    if (!(await this.critical("emit the end event", () => Promise.all([this.emit("end", end), this.publishTerminal()])))) return this.letGo();
+    // The thread frees up only after `end`: the next run never starts while this one is finalizing.
+    const ending = { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null };
+    if (this.claimed && !(await this.critical("release the thread", () => this.deps.threads.release(this.threadId, this.runId, ending)))) {
+      return this.letGo();
+    }
+    if (leased && !(await this.critical("clear the run's lease", () => this.deps.runs.update(this.runId, { lease_until: null })))) return this.letGo();
+    this.finalized = true;
     this.log.info({ status }, "run finished");
     this.resolveDone(output);
+  }
+
+  private publishTerminal(): Promise<void> {
+    return this.terminal ? this.deps.audit.record(this.terminal) : Promise.resolve();
+  }
+
+  /**
+   * A finishing step that must not be skipped. With leases, a failure (or a lapsed lease) lets the
+   * run go: its lease lapses and the worker that takes it over finishes it from this step on.
+   * Without leases, the failure is logged and the next step still runs, so no run stays stuck.
+   */
+  private async critical(what: string, work: () => Promise<unknown>): Promise<boolean> {
+    if (this.lost || !this.mayWrite(what)) return false;
+    try {
+      await work();
+      return true;
+    } catch (error) {
+      this.log.error({ err: messageOf(error) }, `could not ${what}`);
+      return !this.options.leaseMs;
+    }
+  }
+
+  /** Stops finishing the run here: its lease lapses, and the worker that takes it over finishes it. */
+  private letGo(): void {
+    this.lost = true;
+    this.log.warn("left the run to the worker that takes it over once its lease lapses");
+    this.resolveDone({ status: "fenced", error: null, interrupts: [] });
   }
 
   /** One finalization step: a failure is logged and the next step still runs, so no run stays stuck. */

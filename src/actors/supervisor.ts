@@ -16,8 +16,9 @@ import type {
 } from "../protocol/commands.js";
 import type { Reply } from "../protocol/replies.js";
 import { isTerminalRunStatus } from "../protocol/run-status.js";
+import { finishTakenOverRun } from "./finish-taken-over-run.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
-import { fallbackMachineSnapshot } from "./machine-snapshot.js";
+import { fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
@@ -206,21 +207,38 @@ export class Supervisor {
     let taken = 0;
     for (const seen of expired) {
       if (this.hosted.has(seen.run_id)) continue;
-      const executing = seen.status !== "pending";
+      // A run that ended, and whose worker died while writing its `end` or releasing its thread.
+      const finishing = isTerminalRunStatus(seen.status);
+      const executing = !finishing && seen.status !== "pending";
       const record = await this.deps.runs.takeOver(seen, {
         worker_id: this.deps.workerId,
-        lease_until: new Date(now + leaseMs),
+        // From now: a sweep over many runs on a slow database takes a while.
+        lease_until: new Date(this.deps.clock.now().getTime() + leaseMs),
         attempt: executing ? seen.attempt + 1 : seen.attempt,
       });
       if (!record) continue;
       taken++;
       try {
-        await this.adopt(record, executing);
+        if (finishing) await this.finishTakenOver(record);
+        else await this.adopt(record, executing);
       } catch (error) {
         this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
       }
     }
     return taken;
+  }
+
+  /**
+   * Gives this worker's queued runs a chance to start: a run's end pumps its thread only on the
+   * worker that hosted it, so a run queued here behind a run of another worker (after a takeover or
+   * a rebalance of the command partitions) would otherwise wait for good. The worker calls this
+   * every half lease.
+   */
+  async startQueued(): Promise<void> {
+    if (this.lifecycle !== "running") return;
+    const threads = new Set<string>();
+    for (const run of this.hosted.values()) if (run.isPending && !this.timers.has(run.runId)) threads.add(run.threadId);
+    await Promise.all([...threads].map((threadId) => this.pump(threadId)));
   }
 
   private async adopt(record: RunRecord, executing: boolean): Promise<void> {
@@ -230,14 +248,21 @@ export class Supervisor {
     const mode = !record.machine && executing ? "fail" : executing ? (this.deps.onWorkerLoss ?? "resume") : "resume";
     this.deps.logger.warn({ runId: record.run_id, status: record.status, attempt: record.attempt, mode }, "taking over a run whose worker stopped");
     const graph = await this.deps.graphs.resolve(record.graph_id);
+    // Its worker may have died before it created the run's topic.
+    await this.deps.events.open(record.run_id);
     const firstSeq = await this.deps.events.nextSeq(record.run_id);
+    // Stored with the snapshot before they were published: its worker may have died in between.
+    for (const transition of storedTransitions(record.machine)) await this.deps.audit.record(transition);
     const run = new RunActor(this.deps, {
       record,
       graph,
       attempt: record.attempt,
       firstSeq,
       resuming: true,
-      announceAttempt: executing,
+      // A queued run whose worker died before writing its `metadata`, or before storing its
+      // machine (the `pending` transition is published only after that), is announced now.
+      announceAttempt: executing || firstSeq === 0,
+      announcePending: !executing && !record.machine,
       ...(leaseMs ? { leaseMs } : {}),
       takeover: { machine, mode },
     });
@@ -245,6 +270,12 @@ export class Supervisor {
     this.hosted.set(record.run_id, run);
     void run.done.then(() => this.finished(run));
     if (!executing) await this.pump(record.thread_id);
+  }
+
+  private async finishTakenOver(record: RunRecord): Promise<void> {
+    this.deps.logger.warn({ runId: record.run_id, status: record.status }, "finishing a run whose worker stopped while finishing it");
+    await finishTakenOverRun(this.deps, record, await this.deps.graphs.resolve(record.graph_id));
+    await this.pump(record.thread_id);
   }
 
   /** Cancels the run if this worker hosts it; the control channel calls this on every worker. */
@@ -337,7 +368,15 @@ export class Supervisor {
         }
         for (const record of await this.eligiblePending(threadId)) {
           const run = this.hosted.get(record.run_id);
-          if (!run?.isPending) continue;
+          // The oldest queued run is another worker's: that worker starts it (startQueued), so runs
+          // still start in arrival order when a thread's runs are spread over workers.
+          if (!run) return;
+          if (!run.isPending) continue;
+          if (!run.mayStartWrite) {
+            // Its lease is (nearly) lapsed: another worker may be taking it over and would start it too.
+            run.fence();
+            continue;
+          }
           if (!(await this.deps.threads.claim(threadId, run.runId))) return;
           run.start();
           return;

@@ -65,6 +65,8 @@ export async function runDev(options: DevOptions): Promise<number> {
     print(event);
     if (event.name === "end") status = (event.data as { status: string }).status;
   }
+  // The thread is released just after `end`: wait for the run to be done, so that is printed too.
+  await runtime.supervisor.activeRuns.get(reply.run_id)?.done;
   newline();
   stopAudit();
 

@@ -13,3 +13,23 @@ export const transitionSchema = z.object({
   seq: z.number().int().nonnegative(),
 });
 export type Transition = z.infer<typeof transitionSchema>;
+
+/** A transition's CloudEvents id (`ce_id`): the same for every delivery of one transition. */
+export function transitionId(transition: Pick<Transition, "kind" | "id" | "worker_id" | "seq">): string {
+  return `${transition.kind}:${transition.id}:${transition.worker_id}:${transition.seq}`;
+}
+
+/**
+ * Transitions without their re-deliveries, as a consumer should read the audit topic: a worker
+ * that takes a run over publishes the transitions its dead owner had stored again, with the same
+ * `ce_id`, since the owner may have died before publishing them.
+ */
+export function distinctTransitions<T extends Transition>(transitions: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return transitions.filter((transition) => {
+    const id = transitionId(transition);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}

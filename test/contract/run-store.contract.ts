@@ -170,6 +170,24 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       expect(await store.takeOver(seen, { worker_id: "late", lease_until: at(70), attempt: 2 })).toBeUndefined();
     });
 
+    it("keeps holding a run that ended while it finishes (end_seq set), until its lease is cleared", async () => {
+      await store.create(pendingRun("r1", thread, at(1), { status: "running", worker_id: "w1", lease_until: at(10) }));
+      await store.update("r1", { status: "interrupted", ended_at: at(9), end_seq: 7 });
+      expect((await store.get("r1"))?.end_seq).toBe(7);
+      expect(await store.renewLease("r1", "w1", at(20))).toBe(true);
+      expect(ids(await store.listExpiredLeases(at(50), 10))).toEqual(["r1"]);
+      const seen = (await store.get("r1"))!;
+      expect(await store.takeOver(seen, { worker_id: "w2", lease_until: at(60), attempt: seen.attempt })).toMatchObject({
+        worker_id: "w2",
+        status: "interrupted",
+        end_seq: 7,
+      });
+      await store.update("r1", { lease_until: null });
+      expect(await store.renewLease("r1", "w2", at(70))).toBe(false);
+      expect(await store.listExpiredLeases(at(100), 10)).toEqual([]);
+      expect((await store.get("r1"))?.lease_until).toBeNull();
+    });
+
     it("keeps the machine snapshot it is given", async () => {
       await store.create(pendingRun("r1", thread, at(1)));
       await store.update("r1", { machine: '{"snapshot":{"value":"pending"},"capture":null}' });

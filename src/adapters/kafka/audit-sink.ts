@@ -1,5 +1,5 @@
 import type { AuditSink } from "../../ports.js";
-import type { Transition } from "../../protocol/audit.js";
+import { transitionId, type Transition } from "../../protocol/audit.js";
 import type { BatchingProducer } from "./batching-producer.js";
 import { cloudEventHeaders } from "./cloud-events.js";
 import type { Topics } from "./topics.js";
@@ -20,7 +20,7 @@ export class KafkaAuditSink implements AuditSink {
         type: "runbus.transition",
         source: this.source,
         subject: transition.thread_id,
-        id: `${transition.kind}:${transition.id}:${transition.worker_id}:${transition.seq}`,
+        id: transitionId(transition),
         time: new Date(transition.at),
       }),
     });

@@ -10,7 +10,10 @@ interface Pending {
 /**
  * One idempotent producer shared by every sink of a worker. Records queue while a send is in
  * flight and go out together in the next batch, so concurrent runs share round trips; with one
- * batch in flight at a time, records of a partition stay in the order they were queued.
+ * batch in flight at a time, records of a partition stay in the order they were queued. A batch
+ * starts on the next turn of the event loop, so records sent in one turn (a run's `end` and its
+ * terminal audit record) go out in one sendBatch: one request when one broker leads both partitions,
+ * so a worker that dies meanwhile has written both or neither.
  */
 export class BatchingProducer {
   private readonly producer: Producer;
@@ -35,7 +38,7 @@ export class BatchingProducer {
   send(topic: string, message: Message): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, message, resolve, reject });
-      if (!this.inFlight) this.inFlight = this.drain();
+      this.inFlight ??= new Promise<void>((next) => setImmediate(next)).then(() => this.drain());
     });
   }
 

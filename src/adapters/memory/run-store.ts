@@ -1,5 +1,5 @@
-import type { RunPatch, RunRecord, RunStore } from "../../ports.js";
-import { isTerminalRunStatus, type RunStatus } from "../../protocol/run-status.js";
+import { isHeldRun, type RunPatch, type RunRecord, type RunStore } from "../../ports.js";
+import type { RunStatus } from "../../protocol/run-status.js";
 
 /** Runs in a Map, in insertion order (which is arrival order). */
 export class MemoryRunStore implements RunStore {
@@ -37,14 +37,14 @@ export class MemoryRunStore implements RunStore {
 
   async renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean> {
     const run = this.runs.get(runId);
-    if (!run || run.worker_id !== workerId || isTerminalRunStatus(run.status)) return false;
+    if (!run || run.worker_id !== workerId || !isHeldRun(run)) return false;
     run.lease_until = leaseUntil;
     return true;
   }
 
   async listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]> {
     return [...this.runs.values()]
-      .filter((r) => !isTerminalRunStatus(r.status) && r.lease_until !== null && r.lease_until < before)
+      .filter((r) => isHeldRun(r) && r.lease_until! < before)
       .sort((a, b) => a.lease_until!.getTime() - b.lease_until!.getTime())
       .slice(0, limit)
       .map((r) => structuredClone(r));
@@ -52,7 +52,13 @@ export class MemoryRunStore implements RunStore {
 
   async takeOver(seen: RunRecord, patch: { worker_id: string; lease_until: Date; attempt: number }): Promise<RunRecord | undefined> {
     const run = this.runs.get(seen.run_id);
-    if (!run || run.worker_id !== seen.worker_id || run.attempt !== seen.attempt || run.lease_until?.getTime() !== seen.lease_until?.getTime()) {
+    if (
+      !run ||
+      !isHeldRun(run) ||
+      run.worker_id !== seen.worker_id ||
+      run.attempt !== seen.attempt ||
+      run.lease_until?.getTime() !== seen.lease_until?.getTime()
+    ) {
       return undefined;
     }
     Object.assign(run, patch);

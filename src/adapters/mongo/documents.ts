@@ -49,6 +49,8 @@ export interface RunDocument {
   request: string;
   /** The run machine's persisted snapshot, as JSON text (for a takeover). */
   machine?: string | null;
+  /** The seq of the run's `end`, stored with its outcome (see RunRecord.end_seq). */
+  end_seq?: number | null;
   /** Orders runs created in the same millisecond (see arrival.ts). */
   arrival: number;
 }
@@ -108,6 +110,8 @@ const runSchema = z.object({
   request: json.pipe(runCreateSchema),
   // Absent from documents written before takeovers existed.
   machine: z.string().nullable().default(null),
+  // Absent until the run ends (and from documents written before finishing was tracked).
+  end_seq: z.number().int().nonnegative().nullable().optional(),
 });
 
 const journalBase = { run_id: z.string(), thread_id: z.string(), at: z.date() };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createClient } from "../../../src/client/client.js";
 import { slowGraph, testGraphs } from "../../fixtures/graphs.js";
 import { startKafkaWorker, uniquePrefix, type KafkaWorkerSetup } from "../../helpers/kafka-worker.js";
+import { UNLIMITED_STEPS } from "../../helpers/runtime.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 
@@ -132,7 +133,8 @@ describe("runbus CLI against a worker on Kafka", () => {
 
   it("cancel: interrupts a slow run; watch then shows it ended interrupted", async () => {
     const slowThread = `slow-${randomUUID().slice(0, 8)}`;
-    const reply = await setup.client.runs.create({ thread_id: slowThread, graph_id: "slow", input: JSON.parse(HI) as unknown, stream_mode: ["updates"] });
+    // All 60 steps (15 s), past the default recursion limit of 25: time enough for a CLI process to start and cancel it.
+    const reply = await setup.client.runs.create({ thread_id: slowThread, graph_id: "slow", input: JSON.parse(HI) as unknown, stream_mode: ["updates"], config: UNLIMITED_STEPS });
     expect(reply.accepted).toBe(true);
     // Wait until it is running a step, so the cancel meets a live graph.
     for await (const event of setup.client.runs.stream(reply.run_id)) if (event.name === "updates") break;

@@ -34,7 +34,10 @@ describe("threads through commands and the client, kept in MongoDB", () => {
 
     const run = await client.runs.wait({ thread_id: "t-alice", graph_id: "echo", input: { messages: [{ role: "user", content: "first" }] } });
     expect(run.status).toBe("success");
-    expect(await client.threads.get("t-alice")).toMatchObject({ status: "idle", display_name: "Echo: first", metadata: { owner: "alice", tier: "gold" } });
+    // `end` is written before the thread is released (DESIGN §6): the release follows shortly.
+    await expect
+      .poll(() => client.threads.get("t-alice"), { timeout: 10_000, interval: 100 })
+      .toMatchObject({ status: "idle", display_name: "Echo: first", metadata: { owner: "alice", tier: "gold" } });
     expect((await client.threads.list({ metadata: { owner: "bob" } })).map((t) => t.thread_id)).toEqual(["t-bob"]);
     expect((await client.threads.list({ status: "idle", limit: 1 })).map((t) => t.thread_id)).toEqual(["t-alice"]);
 

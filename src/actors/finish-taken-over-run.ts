@@ -1,0 +1,64 @@
+import { RunbusError } from "../errors.js";
+import type { RunnableGraph } from "../graph/registry.js";
+import { readThreadState, type ThreadState } from "../graph/thread-state.js";
+import { isHeldRun, type RunRecord } from "../ports.js";
+import type { EndEvent } from "../protocol/events.js";
+import type { RunStatus } from "../protocol/run-status.js";
+import { nextAuditSeq } from "./machine-snapshot.js";
+import type { RunActorDeps } from "./run-actor.js";
+
+/**
+ * Finishes a run whose worker died after storing its outcome, before it had written its `end`,
+ * released its thread or cleared its lease (DESIGN §7). Each step first looks whether it was done:
+ * `end` (sent in one batch with the terminal audit record) is written unless the stream already
+ * reaches the stored `end_seq`; the thread is released if the run still holds it; then the lease
+ * is cleared. A worker that dies in the middle of this leaves the rest to the next one.
+ */
+export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, graph: RunnableGraph): Promise<void> {
+  const { run_id: runId, thread_id: threadId } = record;
+  const status = record.status;
+  if (!isHeldRun(record) || status === "pending" || status === "running" || status === "rolling_back") {
+    throw new RunbusError("invalid_state", `Run ${runId} is ${status}, not a run that ended and is still finishing.`);
+  }
+  const leaseUntil = record.lease_until;
+  const holdsLease = () => leaseUntil === null || deps.clock.now() <= leaseUntil;
+  const lapsed = () => new RunbusError("lease_lost", `Run ${runId}: this worker's lease lapsed at ${leaseUntil?.toISOString()} while finishing it.`);
+  let state: ThreadState | undefined;
+  try {
+    state = await readThreadState(graph, threadId);
+  } catch {
+    // Only the title and the thread's status after an interrupt depend on it.
+  }
+
+  await deps.events.open(runId);
+  const next = await deps.events.nextSeq(runId);
+  const endSeq = record.end_seq ?? null;
+  if (endSeq !== null && next <= endSeq) {
+    if (!holdsLease()) throw lapsed();
+    const interrupts = status === "success" ? (state?.interrupts ?? []) : [];
+    const end: EndEvent = { status, ...(record.error ? { error: record.error } : {}), ...(interrupts.length > 0 ? { interrupts } : {}) };
+    const at = deps.clock.now().toISOString();
+    // One turn, one batch, as the worker that died would have sent them.
+    await Promise.all([
+      deps.events.emit({ run_id: runId, thread_id: threadId, seq: next, name: "end", data: end, at }),
+      deps.audit.record({ kind: "run", id: runId, thread_id: threadId, from: statusBefore(record), to: status, cause: "finished_after_worker_loss", at, worker_id: deps.workerId, seq: nextAuditSeq(record.machine) }),
+    ]);
+  }
+  const thread = await deps.threads.get(threadId);
+  if (thread?.active_run_id === runId) {
+    if (!holdsLease()) throw lapsed();
+    await deps.threads.release(threadId, runId, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null });
+  }
+  await deps.runs.update(runId, { lease_until: null });
+  deps.logger.info({ runId, threadId, status, endWritten: endSeq !== null && next <= endSeq }, "finished a run whose worker stopped while finishing it");
+}
+
+/** The status the run was in before its terminal one, from its last stored machine snapshot. */
+function statusBefore(record: RunRecord): RunStatus | null {
+  try {
+    const stored = JSON.parse(record.machine ?? "null") as { snapshot?: { context?: { status?: RunStatus | null } } } | null;
+    return stored?.snapshot?.context?.status ?? null;
+  } catch {
+    return null;
+  }
+}
