@@ -13,6 +13,11 @@ declare module "vitest" {
     mongodbUri: string;
     /** How each server was found: "env", "docker" or "local", for the test output. */
     serverSources: { kafka: string; mongodb: string };
+    /**
+     * The local broker's workdir (server.properties, data/, kafka.pid), for tests that restart it
+     * with tools/kafka/restart.sh; null when the broker came from the environment or Docker.
+     */
+    kafkaWorkdir: string | null;
   }
 }
 
@@ -51,6 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     let kafkaSource: string;
     let brokers: string[];
+    let kafkaWorkdir: string | null = null;
     if (envKafka) {
       kafkaSource = "env";
       brokers = envKafka.split(",").map((b) => b.trim()).filter(Boolean);
@@ -61,6 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       const server = useDocker ? await startDockerKafka() : await startLocalKafka(join(workdir, "kafka"));
       started.push(server);
       brokers = [server.address];
+      if (!useDocker) kafkaWorkdir = server.workdir;
     }
 
     let mongoSource: string;
@@ -87,6 +94,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("kafkaBrokers", brokers);
     project.provide("mongodbUri", mongodbUri);
     project.provide("serverSources", sources);
+    project.provide("kafkaWorkdir", kafkaWorkdir);
   } catch (error) {
     await teardown();
     throw error;

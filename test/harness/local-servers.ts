@@ -12,7 +12,8 @@ export interface StartedServer {
   address: string;
   /** Where the server keeps its data, logs and pid file. */
   workdir: string;
-  pid: number;
+  /** The server's process id now (tools/kafka/restart.sh starts a new process and rewrites the pid file). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -30,11 +31,16 @@ async function startWith(tool: "kafka" | "ferretdb", workdir: string): Promise<S
   const script = join(root, "tools", tool, "start.sh");
   const { stdout } = await run("bash", [script, workdir], { timeout: 180_000 });
   const address = stdout.trim().split("\n").pop() ?? "";
-  const pid = Number(readFileSync(join(workdir, `${tool}.pid`), "utf8"));
+  const pidFile = join(workdir, `${tool}.pid`);
+  let pid = Number(readFileSync(pidFile, "utf8"));
   return {
     address,
     workdir,
-    pid,
+    get pid() {
+      // stop.sh removes the file; until then it names the live process.
+      if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, "utf8")) || pid;
+      return pid;
+    },
     stop: async () => {
       await run("bash", [join(root, "tools", tool, "stop.sh"), workdir], { timeout: 60_000 });
     },

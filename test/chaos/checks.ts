@@ -1,0 +1,195 @@
+/**
+ * What the chaos scenario asserts, as pure functions over what it read back: each run's topic, the
+ * audit topic, the run records. Each check returns sentences that name the run or thread and the
+ * offending records; an empty list means the check held.
+ */
+import { isComplete, validateRunPath } from "../../src/machines/run-path.js";
+import { distinctTransitions, transitionSchema, type Transition } from "../../src/protocol/audit.js";
+import { isTerminalRunStatus } from "../../src/protocol/run-status.js";
+import type { TopicRecord } from "./read-topics.js";
+
+/** One attempt of a run on its topic: the records from one `metadata` to the next. */
+export interface Attempt {
+  attempt: number | null;
+  /** The worker that wrote the attempt's first record (from ce_source). */
+  worker: string | null;
+  /** When its first record was written. */
+  at: number;
+  seqs: number[];
+}
+
+export interface RunTopicSummary {
+  attempts: Attempt[];
+  /** Every worker that wrote to the topic, in order of first appearance. */
+  workers: string[];
+  endStatus: string | null;
+}
+
+const SOURCE_PREFIX = "runbus/worker/";
+
+export function workerOf(record: TopicRecord): string | null {
+  const source = record.headers.ce_source ?? "";
+  return source.startsWith(SOURCE_PREFIX) ? source.slice(SOURCE_PREFIX.length) : null;
+}
+
+/**
+ * A run's topic: the first record is `metadata`; `runbus_seq` runs 0, 1, 2, … in offset order across
+ * attempts (a takeover continues from the topic's high watermark); exactly one `end`, the last record.
+ */
+export function checkRunTopic(runId: string, records: readonly TopicRecord[]): { problems: string[]; summary: RunTopicSummary } {
+  const problems: string[] = [];
+  const attempts: Attempt[] = [];
+  const workers: string[] = [];
+  let endStatus: string | null = null;
+  if (records.length === 0) return { problems: [`Run ${runId}: its topic is empty.`], summary: { attempts, workers, endStatus } };
+  if (records[0]?.headers.runbus_event !== "metadata") {
+    problems.push(`Run ${runId}: the first record (offset ${records[0]?.offset}) is '${records[0]?.headers.runbus_event}', not metadata.`);
+  }
+  const seqProblems: string[] = [];
+  const ends: number[] = [];
+  for (const [index, record] of records.entries()) {
+    const name = record.headers.runbus_event;
+    const seq = Number(record.headers.runbus_seq);
+    const worker = workerOf(record);
+    if (worker && !workers.includes(worker)) workers.push(worker);
+    if (name === "metadata" || attempts.length === 0) {
+      const attempt = name === "metadata" ? ((JSON.parse(record.value ?? "{}") as { attempt?: number }).attempt ?? null) : null;
+      attempts.push({ attempt, worker, at: record.timestamp, seqs: [] });
+    }
+    attempts.at(-1)?.seqs.push(seq);
+    if (seq !== index) {
+      seqProblems.push(`offset ${record.offset} (${name}, attempt ${attempts.at(-1)?.attempt}, worker ${worker}) has seq ${record.headers.runbus_seq}, expected ${index}`);
+    }
+    if (name === "end") {
+      ends.push(record.offset);
+      endStatus = (JSON.parse(record.value ?? "{}") as { status?: string }).status ?? null;
+    }
+  }
+  if (seqProblems.length > 0) {
+    const all = records.map((r) => Number(r.headers.runbus_seq));
+    const duplicates = [...new Set(all.filter((seq, i) => all.indexOf(seq) !== i))];
+    const present = new Set(all);
+    const gaps = Array.from({ length: Math.max(...all.filter(Number.isFinite), -1) + 1 }, (_, i) => i).filter((seq) => !present.has(seq));
+    problems.push(
+      `Run ${runId}: seqs are not 0..${records.length - 1} in offset order (duplicates [${duplicates.join(",")}], gaps [${gaps.join(",")}]): ` +
+        `${seqProblems.slice(0, 5).join("; ")}${seqProblems.length > 5 ? `; … ${seqProblems.length - 5} more` : ""}.`,
+    );
+  }
+  const numbered = attempts.map((a) => a.attempt).filter((a): a is number => a !== null);
+  if (numbered.some((attempt, i) => i > 0 && attempt <= numbered[i - 1]!)) {
+    problems.push(`Run ${runId}: metadata attempts are not increasing: ${numbered.join(", ")}.`);
+  }
+  if (ends.length !== 1) problems.push(`Run ${runId}: ${ends.length} end events (offsets ${ends.join(", ") || "none"}), expected exactly one.`);
+  else if (records.at(-1)?.headers.runbus_event !== "end") {
+    problems.push(`Run ${runId}: the end event (offset ${ends[0]}) is not the last record; the last is '${records.at(-1)?.headers.runbus_event}'.`);
+  }
+  return { problems, summary: { attempts, workers, endStatus } };
+}
+
+export interface AuditRecord extends Transition {
+  partition: number;
+  offset: number;
+}
+
+/** The audit topic's records, parsed and without re-deliveries; a record that is not a transition is a problem. */
+export function parseAudit(records: readonly TopicRecord[]): { transitions: AuditRecord[]; problems: string[] } {
+  const transitions: AuditRecord[] = [];
+  const problems: string[] = [];
+  for (const record of records) {
+    const parsed = transitionSchema.safeParse(JSON.parse(record.value ?? "null"));
+    if (!parsed.success) problems.push(`Audit record ${record.partition}@${record.offset} is not a transition: ${record.value}.`);
+    else transitions.push({ ...parsed.data, partition: record.partition, offset: record.offset });
+  }
+  // A takeover publishes its dead owner's stored transitions again (same ce_id): read once.
+  return { transitions: distinctTransitions(transitions), problems };
+}
+
+/** Per key (run or thread id), its records in offset order: the order they were appended in. */
+export function byId(transitions: readonly AuditRecord[], kind: "run" | "thread"): Map<string, AuditRecord[]> {
+  const out = new Map<string, AuditRecord[]>();
+  for (const t of transitions) {
+    if (t.kind !== kind) continue;
+    const list = out.get(t.id) ?? [];
+    list.push(t);
+    out.set(t.id, list);
+  }
+  for (const list of out.values()) list.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  return out;
+}
+
+/** A run's audit path is a complete, valid path of the run machine, ending in `status`. */
+export function checkRunPath(runId: string, records: readonly AuditRecord[] | undefined, status: string | undefined): string[] {
+  if (!records || records.length === 0) return [`Run ${runId}: no audit records.`];
+  const path = records.map((t) => t.to);
+  const shown = records.map((t) => `${t.to}(${t.cause}, ${t.worker_id}, @${t.offset})`).join(" → ");
+  const verdict = validateRunPath(path);
+  if (!verdict.valid) return [`Run ${runId}: audit path ${shown} is not a path of the run machine: ${verdict.reason}`];
+  if (!isComplete(path)) return [`Run ${runId}: audit path ${shown} does not end in a terminal status.`];
+  if (status !== undefined && path.at(-1) !== status) return [`Run ${runId}: audit path ends '${path.at(-1)}' but the run record says '${status}'.`];
+  return [];
+}
+
+/**
+ * One active run per thread, from the thread transitions in the order they were appended to the
+ * thread's partition: after `claimed:X`, the next claim must come after `released:X`.
+ */
+export function checkThreadClaims(threadId: string, records: readonly AuditRecord[]): string[] {
+  const problems: string[] = [];
+  let holder = null as { runId: string; record: AuditRecord } | null;
+  for (const record of records) {
+    const [verb, runId] = record.cause.split(":");
+    if (verb === "claimed" && runId) {
+      if (holder && holder.runId !== runId) {
+        const held = holder.runId;
+        const release = records.find((r) => r.cause.startsWith(`released:${held}:`));
+        problems.push(
+          `Thread ${threadId}: run ${runId} claimed it (${record.worker_id}, ${record.at}, @${record.offset}) while run ${holder.runId} held it ` +
+            `(claimed by ${holder.record.worker_id} at ${holder.record.at}, @${holder.record.offset}); ` +
+            (release ? `its release is at @${release.offset} (${release.worker_id}, ${release.at}).` : "it has no release record."),
+        );
+      } else if (holder?.runId === runId) {
+        problems.push(`Thread ${threadId}: run ${runId} claimed it twice (@${holder.record.offset}, @${record.offset}).`);
+      }
+      holder = { runId, record };
+    } else if (verb === "released" && runId) {
+      if (holder?.runId === runId) holder = null;
+      else {
+        problems.push(
+          `Thread ${threadId}: run ${runId} released it (${record.worker_id}, ${record.at}, @${record.offset}) ` +
+            (holder ? `while run ${holder.runId} held it (@${holder.record.offset}).` : "without a claim record before it."),
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * One active run per thread, from the runs' own transitions: the spans from entering `running`
+ * to the terminal status (both inside the run's hold of the thread) never overlap on a thread.
+ */
+export function checkRunSpans(runsByThread: ReadonlyMap<string, ReadonlyArray<readonly AuditRecord[]>>): string[] {
+  const problems: string[] = [];
+  for (const [threadId, runs] of runsByThread) {
+    const spans = runs
+      .map((records) => {
+        const start = records.find((t) => t.to === "running");
+        const end = records.find((t) => isTerminalRunStatus(t.to));
+        return start ? { runId: start.id, from: Date.parse(start.at), to: end ? Date.parse(end.at) : Number.POSITIVE_INFINITY } : null;
+      })
+      .filter((span): span is { runId: string; from: number; to: number } => span !== null)
+      .sort((a, b) => a.from - b.from);
+    // The span that reaches furthest so far: a later start before its end is an overlap.
+    let previous: (typeof spans)[number] | undefined;
+    for (const span of spans) {
+      if (previous && span.from < previous.to) {
+        problems.push(
+          `Thread ${threadId}: run ${span.runId} entered running at ${new Date(span.from).toISOString()} while run ${previous.runId} was active ` +
+            `(running from ${new Date(previous.from).toISOString()} to ${Number.isFinite(previous.to) ? new Date(previous.to).toISOString() : "never terminal"}).`,
+        );
+      }
+      if (!previous || span.to > previous.to) previous = span;
+    }
+  }
+  return problems;
+}
