@@ -94,6 +94,8 @@ export interface RunStore {
   listPending(threadId: string): Promise<RunRecord[]>;
   /** Extends the lease while `workerId` still holds the run (`isHeldRun`); false when it no longer does. */
   renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean>;
+  /** `renewLease` for many runs in one write; resolves with the ids whose lease it extended. */
+  renewLeases(runIds: readonly string[], workerId: string, leaseUntil: Date): Promise<string[]>;
   /** Held runs (`isHeldRun`: live or finishing) whose worker's lease ended before `before`, oldest lease first. */
   listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]>;
   /**

@@ -10,8 +10,7 @@ import type { RunActor } from "./run-actor.js";
  */
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
-  /** Runs with a renewal under way: on a slow database, renewals would otherwise pile up behind it. */
-  private readonly renewing = new Set<string>();
+  private renewing = false;
 
   constructor(
     private readonly deps: { runs: RunStore; clock: Clock; logger: Logger; workerId: string; hosted: () => Iterable<RunActor> },
@@ -29,33 +28,38 @@ export class LeaseKeeper {
   }
 
   async renewAll(): Promise<void> {
+    // One renewal at a time: on a slow database, renewals would otherwise pile up behind it.
+    if (this.renewing) return;
     const until = new Date(this.deps.clock.now().getTime() + this.leaseMs);
-    await Promise.all(
-      [...this.deps.hosted()].map(async (run) => {
-        if (!run.needsLease || this.renewing.has(run.runId)) return;
-        if (!run.mayStartWrite) {
-          // (Nearly) lapsed: another worker may take the run over before a renewal lands, and a late
-          // renewal could undo its takeover (FerretDB's updates are not atomic). Let the run go instead.
-          this.deps.logger.warn({ runId: run.runId }, "the run's lease lapsed before it was renewed; fencing it");
+    const runs: RunActor[] = [];
+    for (const run of this.deps.hosted()) {
+      if (!run.needsLease) continue;
+      if (!run.mayStartWrite) {
+        // (Nearly) lapsed: another worker may take the run over before a renewal lands, and a late
+        // renewal could undo its takeover (FerretDB's updates are not atomic). Let the run go instead.
+        this.deps.logger.warn({ runId: run.runId }, "the run's lease lapsed before it was renewed; fencing it");
+        run.fence();
+        continue;
+      }
+      runs.push(run);
+    }
+    if (runs.length === 0) return;
+    this.renewing = true;
+    try {
+      const renewed = new Set(await this.deps.runs.renewLeases(runs.map((run) => run.runId), this.deps.workerId, until));
+      for (const run of runs) {
+        if (renewed.has(run.runId)) run.extendLease(until);
+        else if (run.needsLease) {
+          // Another worker took the run over. (A run that finished meanwhile, its lease cleared,
+          // is not renewable either, but needs no lease any more.)
+          this.deps.logger.warn({ runId: run.runId }, "lost the run's lease to another worker; fencing it");
           run.fence();
-          return;
         }
-        this.renewing.add(run.runId);
-        try {
-          if (await this.deps.runs.renewLease(run.runId, this.deps.workerId, until)) {
-            run.extendLease(until);
-          } else if (run.needsLease) {
-            // Another worker took the run over. (A run that finished meanwhile, its lease cleared,
-            // is not renewable either, but needs no lease any more.)
-            this.deps.logger.warn({ runId: run.runId }, "lost the run's lease to another worker; fencing it");
-            run.fence();
-          }
-        } catch (error) {
-          this.deps.logger.warn({ runId: run.runId, err: messageOf(error) }, "could not renew the run's lease; retrying");
-        } finally {
-          this.renewing.delete(run.runId);
-        }
-      }),
-    );
+      }
+    } catch (error) {
+      this.deps.logger.warn({ runs: runs.length, err: messageOf(error) }, "could not renew the runs' leases; retrying");
+    } finally {
+      this.renewing = false;
+    }
   }
 }

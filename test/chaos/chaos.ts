@@ -77,6 +77,8 @@ export interface ChaosFigures {
   takeovers: number;
   resumedAttempts: number;
   takeoversWithoutKill: number;
+  /** Runs a killed worker had written to that another worker went on with after the kill. */
+  runsTakenOverAfterKills: number;
   maxKillToTakeoverMs: number | null;
   brokerRestarts: number;
   brokerRestartMs: number | null;
@@ -195,6 +197,9 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     startTimeoutMs: 90_000,
     idPrefix: `${tag}-`,
   });
+  // Interrupted (Ctrl-C, a test timeout): the workers must not outlive the scenario.
+  const killFleet = () => fleet.killAllNow();
+  process.once("exit", killFleet);
   let client: RunbusClient | null = null;
   let stores: MongoStores | null = null;
   const creates: CreateOutcome[] = [];
@@ -237,6 +242,11 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
         const load = new Map<string, number>();
         for (const doc of running) if (doc.worker_id) load.set(doc.worker_id, (load.get(doc.worker_id) ?? 0) + 1);
         const busiest = Math.max(...candidates.map((worker) => load.get(worker.id) ?? 0));
+        if (busiest === 0) {
+          // Nothing is running yet: a kill now would leave nothing to take over. Look again shortly.
+          next = Date.now() + 250;
+          continue;
+        }
         const pool = candidates.filter((worker) => (load.get(worker.id) ?? 0) === busiest);
         const victim = pool[Math.floor(rand() * pool.length)]!;
         await fleet.kill(victim);
@@ -448,13 +458,26 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
         if (i === 0) continue;
         resumedAttempts++;
         const previous = summary.attempts[i - 1]!;
-        const kill = lastKill(previous.worker, attempt.at);
-        if (!kill) {
+        if (!lastKill(previous.worker, attempt.at)) {
           withoutKill++;
           notes.push(`Run ${id}: attempt ${attempt.attempt} (${attempt.worker}) took over from ${previous.worker}, which was not killed.`);
-          continue;
         }
-        maxKillToTakeover = Math.max(maxKillToTakeover ?? 0, attempt.at - kill.at);
+      }
+    }
+    // Kill to takeover: for each run a killed worker had written to before its kill, the first
+    // record another worker wrote after it (a resumed attempt, an adopted queued run, or the end of
+    // a run that was finishing).
+    let runsOfKilledWorkers = 0;
+    for (const kill of fleet.kills) {
+      for (const summary of summaries.values()) {
+        const before = summary.firstWrite[kill.workerId];
+        if (before === undefined || before > kill.at) continue;
+        const after = Object.entries(summary.firstWrite)
+          .filter(([worker, at]) => worker !== kill.workerId && at > kill.at)
+          .map(([, at]) => at);
+        if (after.length === 0) continue;
+        runsOfKilledWorkers++;
+        maxKillToTakeover = Math.max(maxKillToTakeover ?? 0, Math.min(...after) - kill.at);
       }
     }
 
@@ -486,6 +509,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
       takeovers,
       resumedAttempts,
       takeoversWithoutKill: withoutKill,
+      runsTakenOverAfterKills: runsOfKilledWorkers,
       maxKillToTakeoverMs: maxKillToTakeover,
       brokerRestarts: restart.done,
       brokerRestartMs: restart.ms,
@@ -497,6 +521,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     return { figures, failures, notes, logDir };
   } finally {
     fleet.killAllNow();
+    process.off("exit", killFleet);
     await Promise.allSettled(fleet.all.map((worker) => withTimeout(worker.exited, 10_000, `worker ${worker.id} to exit`)));
     await client?.close();
     await stores?.close().catch(() => undefined);

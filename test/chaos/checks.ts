@@ -22,6 +22,8 @@ export interface RunTopicSummary {
   attempts: Attempt[];
   /** Every worker that wrote to the topic, in order of first appearance. */
   workers: string[];
+  /** When each worker wrote its first record to the topic (the record's timestamp). */
+  firstWrite: Record<string, number>;
   endStatus: string | null;
 }
 
@@ -41,7 +43,8 @@ export function checkRunTopic(runId: string, records: readonly TopicRecord[]): {
   const attempts: Attempt[] = [];
   const workers: string[] = [];
   let endStatus: string | null = null;
-  if (records.length === 0) return { problems: [`Run ${runId}: its topic is empty.`], summary: { attempts, workers, endStatus } };
+  const firstWrite: Record<string, number> = {};
+  if (records.length === 0) return { problems: [`Run ${runId}: its topic is empty.`], summary: { attempts, workers, firstWrite, endStatus } };
   if (records[0]?.headers.runbus_event !== "metadata") {
     problems.push(`Run ${runId}: the first record (offset ${records[0]?.offset}) is '${records[0]?.headers.runbus_event}', not metadata.`);
   }
@@ -51,7 +54,10 @@ export function checkRunTopic(runId: string, records: readonly TopicRecord[]): {
     const name = record.headers.runbus_event;
     const seq = Number(record.headers.runbus_seq);
     const worker = workerOf(record);
-    if (worker && !workers.includes(worker)) workers.push(worker);
+    if (worker && !workers.includes(worker)) {
+      workers.push(worker);
+      firstWrite[worker] = record.timestamp;
+    }
     if (name === "metadata" || attempts.length === 0) {
       const attempt = name === "metadata" ? ((JSON.parse(record.value ?? "{}") as { attempt?: number }).attempt ?? null) : null;
       attempts.push({ attempt, worker, at: record.timestamp, seqs: [] });
@@ -83,7 +89,7 @@ export function checkRunTopic(runId: string, records: readonly TopicRecord[]): {
   else if (records.at(-1)?.headers.runbus_event !== "end") {
     problems.push(`Run ${runId}: the end event (offset ${ends[0]}) is not the last record; the last is '${records.at(-1)?.headers.runbus_event}'.`);
   }
-  return { problems, summary: { attempts, workers, endStatus } };
+  return { problems, summary: { attempts, workers, firstWrite, endStatus } };
 }
 
 export interface AuditRecord extends Transition {

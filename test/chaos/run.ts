@@ -16,8 +16,11 @@ const FULL_CONFIG: ChaosConfig = {
   threads: 50,
   killEveryMs: 4000,
   brokerRestart: true,
-  durationLimitMs: 600_000,
+  durationLimitMs: 900_000,
   loadWindowMs: 45_000,
+  // Renewals of hundreds of runs' leases on a loaded FerretDB take seconds: a lease that leaves them
+  // that much room keeps live workers from losing runs to each other.
+  leaseMs: 12_000,
   ...(process.env.RUNBUS_CHAOS_SEED ? { seed: Number(process.env.RUNBUS_CHAOS_SEED) } : {}),
 };
 

@@ -145,6 +145,21 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       expect((await store.get("r1"))?.lease_until).toEqual(at(20));
     });
 
+    it("renews many leases in one call, only those the worker holds on live runs", async () => {
+      await store.create(pendingRun("mine", thread, at(1), { status: "running", worker_id: "w1", lease_until: at(10) }));
+      await store.create(pendingRun("queued", thread, at(2), { status: "pending", worker_id: "w1", lease_until: at(10) }));
+      await store.create(pendingRun("theirs", thread, at(3), { status: "running", worker_id: "w2", lease_until: at(10) }));
+      await store.create(pendingRun("ended", thread, at(4), { status: "success", worker_id: "w1", lease_until: at(10) }));
+      const renewed = await store.renewLeases(["mine", "queued", "theirs", "ended", "missing"], "w1", at(20));
+      expect([...renewed].sort()).toEqual(["mine", "queued"]);
+      expect((await store.get("mine"))?.lease_until).toEqual(at(20));
+      expect((await store.get("queued"))?.lease_until).toEqual(at(20));
+      expect((await store.get("theirs"))?.lease_until).toEqual(at(10));
+      expect((await store.get("ended"))?.lease_until).toEqual(at(10));
+      expect(await store.renewLeases(["mine", "queued"], "w1", at(30))).toEqual(["mine", "queued"]);
+      expect(await store.renewLeases([], "w1", at(40))).toEqual([]);
+    });
+
     it("lists live runs whose lease expired, oldest lease first", async () => {
       await store.create(pendingRun("late", thread, at(1), { status: "running", worker_id: "w1", lease_until: at(5) }));
       await store.create(pendingRun("early", thread, at(2), { status: "rolling_back", worker_id: "w1", lease_until: at(3) }));

@@ -35,6 +35,12 @@ export class MemoryRunStore implements RunStore {
     return [...this.runs.values()].filter((r) => r.thread_id === threadId && r.status === "pending").map((r) => structuredClone(r));
   }
 
+  async renewLeases(runIds: readonly string[], workerId: string, leaseUntil: Date): Promise<string[]> {
+    const renewed: string[] = [];
+    for (const runId of runIds) if (await this.renewLease(runId, workerId, leaseUntil)) renewed.push(runId);
+    return renewed;
+  }
+
   async renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean> {
     const run = this.runs.get(runId);
     if (!run || run.worker_id !== workerId || !isHeldRun(run)) return false;

@@ -82,6 +82,21 @@ export class MongoRunStore implements RunStore {
     return result.matchedCount === 1;
   }
 
+  /**
+   * One update for all of a worker's runs: on FerretDB every command costs, and a worker renews
+   * every run it hosts every third of a lease. Each run's queued writes go first (see `writes`).
+   */
+  async renewLeases(runIds: readonly string[], workerId: string, leaseUntil: Date): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    const ids = [...runIds];
+    return this.writes.runAll(ids, async () => {
+      const result = await this.runs.updateMany({ _id: { $in: ids }, worker_id: workerId, lease_until: { $ne: null }, ...HELD }, { $set: { lease_until: leaseUntil } });
+      if (result.matchedCount === ids.length) return ids;
+      const held = await this.runs.find({ _id: { $in: ids }, worker_id: workerId, lease_until: leaseUntil }, { projection: { _id: 1 } }).toArray();
+      return held.map((document) => document._id);
+    });
+  }
+
   async listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]> {
     const documents = await this.runs
       .find({ ...HELD, lease_until: { $lt: before } })
