@@ -1,0 +1,83 @@
+/** A runbus worker process on the benchmark servers, with the driver that feeds and follows it. */
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { MongoClient } from "mongodb";
+import type { WorkerChildOptions } from "../worker-child.js";
+import { Child } from "./child.js";
+import { benchRoot, resultsDir } from "./env.js";
+import { RunDriver, type RunCreate } from "./kafka.js";
+import { Reaper } from "./reaper.js";
+import type { BenchServers } from "./servers.js";
+
+export interface RunbusSetup {
+  worker: Child;
+  driver: RunDriver;
+  /** Unset for memory stores. */
+  reaper: Reaper | null;
+  prefix: string;
+  dbName: string;
+  /** Sends a run and waits for it; its thread's documents are reaped a moment later. */
+  run(command: RunCreate): ReturnType<RunDriver["run"]>;
+  stop(): Promise<void>;
+}
+
+export interface RunbusOptions {
+  mode: "per-run" | "shared";
+  streamTokens?: number;
+  memoryStores?: boolean;
+  monitorCommands?: boolean;
+  nodeArgs?: string[];
+  /** false: the caller flushes the reaper between runs (sequential benchmarks). */
+  backgroundReaper?: boolean;
+}
+
+export async function startRunbus(servers: BenchServers, options: RunbusOptions): Promise<RunbusSetup> {
+  const id = randomUUID().slice(0, 8);
+  const prefix = `bench${id}.`;
+  const dbName = `bench_runbus_${id}`;
+  const childOptions: WorkerChildOptions = {
+    brokers: servers.brokers,
+    ...(options.memoryStores ? {} : { mongodbUri: servers.mongodbUri }),
+    dbName,
+    topicPrefix: prefix,
+    mode: options.mode,
+    streamTokens: options.streamTokens ?? 10,
+    monitorCommands: options.monitorCommands ?? false,
+  };
+  const worker = Child.start(`worker(${options.mode})`, resolve(benchRoot, "worker-child.ts"), {
+    args: [JSON.stringify(childOptions)],
+    nodeArgs: options.nodeArgs ?? [],
+    logFile: resolve(resultsDir, "logs", `worker-${options.mode}-${id}.log`),
+  });
+  await worker.next("ready", 120_000);
+  const driver = new RunDriver(servers.brokers, prefix, options.mode);
+  await driver.start();
+  const client = options.memoryStores ? null : await new MongoClient(servers.mongodbUri).connect();
+  const reaper = client ? new Reaper(client.db(dbName)) : null;
+  if (options.backgroundReaper !== false) reaper?.start();
+  return {
+    worker,
+    driver,
+    reaper,
+    prefix,
+    dbName,
+    run: async (command) => {
+      try {
+        return await driver.run(command);
+      } finally {
+        reaper?.add(command.thread_id);
+      }
+    },
+    stop: async () => {
+      await driver.stop();
+      await worker.stop();
+      await reaper?.stop();
+      await client?.db(dbName).dropDatabase().catch(() => undefined);
+      await client?.close();
+    },
+  };
+}
+
+export function benchId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 12)}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * The Kafka broker and MongoDB-compatible server the benchmarks talk to: RUNBUS_KAFKA_BROKERS /
+ * RUNBUS_MONGODB_URI when set, else the project's own local Kafka 3.9.1 and FerretDB 1.24 (started
+ * as the integration harness starts them, stopped by pid at the end, on error and on SIGINT).
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeKafka } from "../../src/adapters/kafka/probe.js";
+import { probeMongo } from "../../src/adapters/mongo/probe.js";
+import { missingLocalFerret, missingLocalKafka, startLocalFerret, startLocalKafka, type StartedServer } from "../../test/harness/local-servers.js";
+import { onExit } from "./cleanup.js";
+import { log, resultsDir } from "./env.js";
+
+export interface BenchServers {
+  brokers: string[];
+  mongodbUri: string;
+  sources: { kafka: "env" | "local"; mongodb: "env" | "local" };
+  stop(): Promise<void>;
+}
+
+export async function startServers(): Promise<BenchServers> {
+  const started: StartedServer[] = [];
+  const workdir = mkdtempSync(join(tmpdir(), "runbus-bench-"));
+  const killAll = () => {
+    for (const server of started) {
+      try {
+        process.kill(server.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(workdir, { recursive: true, force: true });
+  };
+  const unregister = onExit(killAll);
+  const stop = async () => {
+    unregister();
+    await Promise.allSettled(started.map((server) => server.stop()));
+    keepServerLogs(workdir);
+    rmSync(workdir, { recursive: true, force: true });
+  };
+  try {
+    const envKafka = process.env.RUNBUS_KAFKA_BROKERS;
+    const envMongo = process.env.RUNBUS_MONGODB_URI;
+    let brokers: string[];
+    if (envKafka) {
+      brokers = envKafka.split(",").map((b) => b.trim()).filter(Boolean);
+    } else {
+      const missing = missingLocalKafka();
+      if (missing) throw new Error(`No Kafka broker: RUNBUS_KAFKA_BROKERS is unset and ${missing} is missing; run \`npm run servers:install\`.`);
+      log("starting the local Kafka broker");
+      const server = await startLocalKafka(join(workdir, "kafka"));
+      started.push(server);
+      brokers = [server.address];
+    }
+    let mongodbUri: string;
+    if (envMongo) {
+      mongodbUri = envMongo;
+    } else {
+      const missing = missingLocalFerret();
+      if (missing) throw new Error(`No MongoDB server: RUNBUS_MONGODB_URI is unset and ${missing} is missing; run \`npm run servers:install\`.`);
+      log("starting the local FerretDB");
+      const server = await startLocalFerret(join(workdir, "ferretdb"));
+      started.push(server);
+      mongodbUri = server.address;
+    }
+    await Promise.all([probeKafka(brokers), probeMongo(mongodbUri)]);
+    log(`servers: Kafka ${brokers.join(",")}, MongoDB ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")}`);
+    return { brokers, mongodbUri, sources: { kafka: envKafka ? "env" : "local", mongodb: envMongo ? "env" : "local" }, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The servers' own logs, next to the workers' in bench/results/logs, for a run that went wrong. */
+function keepServerLogs(workdir: string): void {
+  for (const [from, to] of [
+    ["ferretdb/ferretdb.log", "ferretdb.log"],
+    ["kafka/stdout.log", "kafka.log"],
+  ] as const) {
+    const source = join(workdir, from);
+    if (!existsSync(source)) continue;
+    mkdirSync(join(resultsDir, "logs"), { recursive: true });
+    copyFileSync(source, join(resultsDir, "logs", to));
+  }
+}

@@ -1,0 +1,113 @@
+/** The charts of docs/benchmarks.md, written to bench/results/*.svg. */
+import type { Summary } from "../lib/stats.js";
+import type { Headline, Results } from "./headlines.js";
+import { groupedBars, scorecard, type ScoreRow } from "./svg.js";
+
+const COLORS = {
+  baseline: "#8c8c8c",
+  metadata: "#9ecae1",
+  shared: "#2171b5",
+  perRun: "#6baed6",
+  memory: "#fd8d3c",
+  peer: "#756bb1",
+};
+
+export function latencyChart(results: Results): string | null {
+  const lat = results.latency?.summary as { runbus_first_values_ms: Summary; runbus_metadata_ms: Summary; baseline_first_chunk_ms: Summary } | undefined;
+  if (!lat) return null;
+  const peer = results.peer?.summary as { ttfe: { peer_first_values_ms: Summary; runbus_memory_first_values_ms: Summary } } | undefined;
+  const groups = (["p50", "p95", "p99"] as const).map((p) => ({
+    label: p,
+    bars: [
+      { label: "in-process graph.stream, first chunk (baseline)", value: lat.baseline_first_chunk_ms[p], color: COLORS.baseline },
+      { label: "runbus: metadata event", value: lat.runbus_metadata_ms[p], color: COLORS.metadata },
+      { label: "runbus: first values event", value: lat.runbus_first_values_ms[p], color: COLORS.shared },
+      ...(peer
+        ? [
+            { label: "runbus, memory stores: first values", value: peer.ttfe.runbus_memory_first_values_ms[p], color: COLORS.memory },
+            { label: "LangGraph API server: first values", value: peer.ttfe.peer_first_values_ms[p], color: COLORS.peer },
+          ]
+        : []),
+    ],
+  }));
+  return groupedBars({
+    title: "Time from run.create to the first event (two-node graph, one run at a time)",
+    subtitle: `runbus: ${lat.runbus_first_values_ms.n} runs, shared topic, MongoDB stores; baseline measured in the same run, same server`,
+    unit: "milliseconds (lower is better)",
+    groups,
+  });
+}
+
+export function throughputChart(results: Results): string | null {
+  const tput = results.throughput?.summary.table as
+    | Array<{ concurrency: number; baseline_runs_per_s: number; shared_runs_per_s: number; per_run_runs_per_s: number }>
+    | undefined;
+  const peer = results.peer?.summary.table as Array<{ concurrency: number; peer_runs_per_s: number; runbus_memory_runs_per_s: number }> | undefined;
+  if (!tput && !peer) return null;
+  const concurrency = (tput ?? peer ?? []).map((r) => r.concurrency);
+  const groups = concurrency.map((c) => {
+    const t = tput?.find((r) => r.concurrency === c);
+    const p = peer?.find((r) => r.concurrency === c);
+    return {
+      label: `${c} thread${c === 1 ? "" : "s"}`,
+      bars: [
+        ...(t
+          ? [
+              { label: "in-process, MongoDBSaver (baseline)", value: t.baseline_runs_per_s, color: COLORS.baseline },
+              { label: "runbus, shared topic, MongoDB", value: t.shared_runs_per_s, color: COLORS.shared },
+              { label: "runbus, per-run topics, MongoDB", value: t.per_run_runs_per_s, color: COLORS.perRun },
+            ]
+          : []),
+        ...(p
+          ? [
+              { label: "runbus, shared topic, memory stores", value: p.runbus_memory_runs_per_s, color: COLORS.memory },
+              { label: "LangGraph API server (in-memory)", value: p.peer_runs_per_s, color: COLORS.peer },
+            ]
+          : []),
+      ],
+    };
+  });
+  return groupedBars({
+    title: "Sustained runs per second, one worker (two-node graph)",
+    subtitle: "closed loop: each thread starts its next run when the last one is done; higher is better",
+    unit: "runs per second",
+    groups,
+  });
+}
+
+/** Each target as the factor by which it is met (> 1) or missed (< 1). */
+export function scoreRows(rows: Headline[], results: Results): ScoreRow[] {
+  const out: ScoreRow[] = [];
+  const lat = results.latency?.summary as { added_p50_first_values_ms: number } | undefined;
+  if (lat) {
+    const added = lat.added_p50_first_values_ms;
+    out.push({ label: "latency: added p50 ≤ 10 ms", score: added <= 0 ? 50 : 10 / added, detail: `+${added} ms` });
+  }
+  for (const h of rows) {
+    if (h.benchmark === "throughput" && h.figure.startsWith("shared")) {
+      out.push({ label: `throughput ${h.figure}: ≥ 0.5× in-process`, score: h.ratio === null ? null : h.ratio / 0.5, detail: `×${h.ratio}` });
+    }
+  }
+  const st = results.streaming?.summary as { shared_overhead: number | null; per_run_overhead: number | null } | undefined;
+  if (st) {
+    out.push({ label: "streaming, shared: ≤ 1.25× in-process time", score: st.shared_overhead ? 1.25 / st.shared_overhead : null, detail: `×${st.shared_overhead}` });
+    out.push({ label: "streaming, per-run: ≤ 1.25× in-process time", score: st.per_run_overhead ? 1.25 / st.per_run_overhead : null, detail: `×${st.per_run_overhead}` });
+  }
+  const mem = results.memory?.summary as { retained_bytes_per_completed_run: number } | undefined;
+  if (mem) {
+    const b = mem.retained_bytes_per_completed_run;
+    out.push({ label: "memory: ≤ 5 KB retained per run", score: b <= 0 ? 50 : 5120 / b, detail: `${Math.round(b)} B/run` });
+  }
+  for (const h of rows) {
+    if (h.benchmark === "peer" && h.figure.startsWith("runs/s")) {
+      out.push({ label: `vs LangGraph API, ${h.figure.replace("runs/s, ", "").replace("runbus ", "")}`, score: h.ratio, detail: `×${h.ratio}` });
+    }
+  }
+  return out;
+}
+
+export function scoreChart(rows: Headline[], results: Results): string | null {
+  const score = scoreRows(rows, results);
+  if (score.length === 0) return null;
+  return scorecard({ title: "Targets: met or missed, and by how much", subtitle: "every figure against a baseline measured in the same run", rows: score, width: 900 });
+}
