@@ -14,15 +14,26 @@ import type { RunActorDeps } from "./run-actor.js";
  * reaches the stored `end_seq`; the thread is released if the run still holds it; then the lease
  * is cleared. A worker that dies in the middle of this leaves the rest to the next one.
  */
-export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, graph: RunnableGraph): Promise<void> {
+export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, graph: RunnableGraph, leaseMs?: number): Promise<void> {
   const { run_id: runId, thread_id: threadId } = record;
   const status = record.status;
   if (!isHeldRun(record) || status === "pending" || status === "running" || status === "rolling_back") {
     throw new RunbusError("invalid_state", `Run ${runId} is ${status}, not a run that ended and is still finishing.`);
   }
-  const leaseUntil = record.lease_until;
-  const holdsLease = () => leaseUntil === null || deps.clock.now() <= leaseUntil;
+  let leaseUntil = record.lease_until;
   const lapsed = () => new RunbusError("lease_lost", `Run ${runId}: this worker's lease lapsed at ${leaseUntil?.toISOString()} while finishing it.`);
+  // Before each write: the lease is renewed while a quarter of it is left, as the run actor's
+  // writes are (reading the thread's state can take much of a lease on a loaded server); past
+  // that, or taken over meanwhile, the next worker finishes the run.
+  const keepLease = async () => {
+    if (leaseUntil === null) return;
+    const now = deps.clock.now().getTime();
+    if (now + (leaseMs ?? 0) / 4 > leaseUntil.getTime()) throw lapsed();
+    if (!leaseMs) return;
+    const until = new Date(now + leaseMs);
+    if (!(await deps.runs.renewLease(runId, deps.workerId, until))) throw lapsed();
+    leaseUntil = until;
+  };
   let state: ThreadState | undefined;
   try {
     state = await readThreadState(graph, threadId);
@@ -34,7 +45,7 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   const next = await deps.events.nextSeq(runId);
   const endSeq = record.end_seq ?? null;
   if (endSeq !== null && next <= endSeq) {
-    if (!holdsLease()) throw lapsed();
+    await keepLease();
     const interrupts = status === "success" ? (state?.interrupts ?? []) : [];
     const end: EndEvent = { status, ...(record.error ? { error: record.error } : {}), ...(interrupts.length > 0 ? { interrupts } : {}) };
     const at = deps.clock.now().toISOString();
@@ -46,9 +57,10 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   }
   const thread = await deps.threads.get(threadId);
   if (thread?.active_run_id === runId) {
-    if (!holdsLease()) throw lapsed();
+    await keepLease();
     await deps.threads.release(threadId, runId, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null });
   }
+  await keepLease();
   await deps.runs.update(runId, { lease_until: null });
   deps.logger.info({ runId, threadId, status, endWritten: endSeq !== null && next <= endSeq }, "finished a run whose worker stopped while finishing it");
 }

@@ -253,6 +253,8 @@ export class Supervisor {
     const firstSeq = await this.deps.events.nextSeq(record.run_id);
     // Stored with the snapshot before they were published: its worker may have died in between.
     for (const transition of storedTransitions(record.machine)) await this.deps.audit.record(transition);
+    // Likewise the claim of the thread an executing run holds.
+    if (executing) await this.deps.threads.reannounceClaim(record.thread_id, record.run_id);
     const run = new RunActor(this.deps, {
       record,
       graph,
@@ -274,7 +276,7 @@ export class Supervisor {
 
   private async finishTakenOver(record: RunRecord): Promise<void> {
     this.deps.logger.warn({ runId: record.run_id, status: record.status }, "finishing a run whose worker stopped while finishing it");
-    await finishTakenOverRun(this.deps, record, await this.deps.graphs.resolve(record.graph_id));
+    await finishTakenOverRun(this.deps, record, await this.deps.graphs.resolve(record.graph_id), this.deps.leaseMs);
     await this.pump(record.thread_id);
   }
 
@@ -363,7 +365,10 @@ export class Supervisor {
           // The slot's holder is a run still pending here: it claimed the thread on a worker that
           // died before it started (an adopted run). It goes on now.
           const holder = this.hosted.get(thread.active_run_id);
-          if (holder?.isPending) holder.start();
+          if (holder?.isPending) {
+            await this.deps.threads.reannounceClaim(threadId, holder.runId);
+            holder.start();
+          }
           return;
         }
         for (const record of await this.eligiblePending(threadId)) {

@@ -81,6 +81,18 @@ export class ThreadStoreActor {
     });
   }
 
+  /**
+   * Publishes the claim of a thread `runId` holds again (same `ce_id`): the worker that claimed it
+   * may have died between storing the claim and publishing it. For a worker taking the run over.
+   */
+  reannounceClaim(threadId: string, runId: string): Promise<void> {
+    return this.serial.run(threadId, async () => {
+      const thread = await this.deps.store.get(threadId);
+      if (thread?.active_run_id !== runId) return;
+      await this.publish(threadId, null, thread.status, `claimed:${runId}`);
+    });
+  }
+
   /** Frees the slot held by `runId` and sets the thread's status and title from how the run ended. */
   release(threadId: string, runId: string, ending: RunEnding): Promise<ThreadStatus | undefined> {
     return this.serial.run(threadId, async () => {

@@ -14,8 +14,14 @@ export const transitionSchema = z.object({
 });
 export type Transition = z.infer<typeof transitionSchema>;
 
-/** A transition's CloudEvents id (`ce_id`): the same for every delivery of one transition. */
-export function transitionId(transition: Pick<Transition, "kind" | "id" | "worker_id" | "seq">): string {
+/**
+ * A transition's CloudEvents id (`ce_id`): the same for every delivery of one transition. A
+ * thread's claim and release by a run happen once each, so they are named by their cause
+ * (`thread:<id>:claimed:<run_id>`): a worker that takes over a run holding the thread can announce
+ * the claim again, whichever worker made it.
+ */
+export function transitionId(transition: Pick<Transition, "kind" | "id" | "worker_id" | "seq" | "cause">): string {
+  if (transition.kind === "thread" && /^(claimed|released):/.test(transition.cause)) return `thread:${transition.id}:${transition.cause}`;
   return `${transition.kind}:${transition.id}:${transition.worker_id}:${transition.seq}`;
 }
 

@@ -159,7 +159,10 @@ describe("the audit topic after a mix of runs", () => {
         ce_specversion: "1.0",
         ce_type: "runbus.transition",
         ce_subject: transition.thread_id,
-        ce_id: `${transition.kind}:${transition.id}:${transition.worker_id}:${transition.seq}`,
+        // A thread's claim and release by a run are named by their cause, so a re-announcement keeps the id.
+        ce_id: /^(claimed|released):/.test(transition.cause)
+          ? `thread:${transition.id}:${transition.cause}`
+          : `${transition.kind}:${transition.id}:${transition.worker_id}:${transition.seq}`,
         ce_time: transition.at,
         "content-type": "application/json",
       });

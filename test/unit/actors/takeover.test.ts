@@ -11,6 +11,7 @@ import type { RunEvent } from "../../../src/protocol/events.js";
 import { Runtime } from "../../../src/runtime.js";
 import { UNLIMITED_STEPS, lifecycleGraphs, newId, quickSlowGraph } from "../../helpers/runtime.js";
 import { distinctTransitions, transitionId } from "../../../src/protocol/audit.js";
+import { pendingRun } from "../../contract/run-store.contract.js";
 
 const LEASE_MS = 1200;
 
@@ -145,5 +146,40 @@ describe("takeover after a worker loss (DESIGN §7)", () => {
     const firstEnd = distinctTransitions(adapters.audit.list({ kind: "run", id: first.run_id! })).at(-1)!;
     const secondStart = distinctTransitions(adapters.audit.list({ kind: "run", id: second.run_id! })).find((t) => t.to === "running")!;
     expect(Date.parse(secondStart.at)).toBeGreaterThanOrEqual(Date.parse(firstEnd.at));
+  });
+  it("finishes a run whose worker died after storing its outcome: writes its end, releases the thread, clears the lease", async () => {
+    const { adapters, b } = cluster();
+    const threadId = newId("thread");
+    const runId = newId("run");
+    const died = new Date(Date.now() - 10 * LEASE_MS);
+    await adapters.threads.create(threadId, {});
+    await adapters.runs.create(
+      pendingRun(runId, threadId, died, {
+        graph_id: "echo",
+        status: "interrupted",
+        attempt: 1,
+        worker_id: "worker-a",
+        lease_until: died,
+        ended_at: died,
+        end_seq: 1,
+      }),
+    );
+    expect(await adapters.threads.claim(threadId, runId)).toBe(true);
+    await adapters.events.open(runId);
+    await adapters.events.emit({ run_id: runId, thread_id: threadId, seq: 0, name: "metadata", data: { run_id: runId, thread_id: threadId, attempt: 1 }, at: died.toISOString() });
+
+    expect(await b.supervisor.takeOverExpired()).toBe(1);
+
+    const events = await collect(adapters.events, runId);
+    expect(events.map((e) => [e.seq, e.name])).toEqual([
+      [0, "metadata"],
+      [1, "end"],
+    ]);
+    expect(events[1]?.data).toEqual({ status: "interrupted" });
+    expect(adapters.audit.list({ kind: "run", id: runId }).map((t) => [t.to, t.cause, t.worker_id])).toEqual([["interrupted", "finished_after_worker_loss", "worker-b"]]);
+    expect(await adapters.threads.get(threadId)).toMatchObject({ active_run_id: null });
+    expect(await adapters.runs.get(runId)).toMatchObject({ status: "interrupted", lease_until: null, worker_id: "worker-b" });
+    // Finished for good: nothing is left to take over.
+    expect(await b.supervisor.takeOverExpired()).toBe(0);
   });
 });
