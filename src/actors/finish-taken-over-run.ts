@@ -3,8 +3,8 @@ import type { RunnableGraph } from "../graph/registry.js";
 import { readThreadState, type ThreadState } from "../graph/thread-state.js";
 import { isHeldRun, type RunRecord } from "../ports.js";
 import type { EndEvent } from "../protocol/events.js";
-import type { RunStatus } from "../protocol/run-status.js";
-import { nextAuditSeq } from "./machine-snapshot.js";
+import { leaseLeavesRoomToWrite } from "./lease-keeper.js";
+import { nextAuditSeq, storedStatus, storedTransitions } from "./machine-snapshot.js";
 import type { RunActorDeps } from "./run-actor.js";
 
 /**
@@ -14,7 +14,7 @@ import type { RunActorDeps } from "./run-actor.js";
  * reaches the stored `end_seq`; the thread is released if the run still holds it; then the lease
  * is cleared. A worker that dies in the middle of this leaves the rest to the next one.
  */
-export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, graph: RunnableGraph, leaseMs?: number): Promise<void> {
+export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, graph: RunnableGraph, leaseMs: number): Promise<void> {
   const { run_id: runId, thread_id: threadId } = record;
   const status = record.status;
   if (!isHeldRun(record) || status === "pending" || status === "running" || status === "rolling_back") {
@@ -22,15 +22,14 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   }
   let leaseUntil = record.lease_until;
   const lapsed = () => new RunbusError("lease_lost", `Run ${runId}: this worker's lease lapsed at ${leaseUntil?.toISOString()} while finishing it.`);
-  // Before each write: the lease is renewed while a quarter of it is left, as the run actor's
-  // writes are (reading the thread's state can take much of a lease on a loaded server); past
-  // that, or taken over meanwhile, the next worker finishes the run.
+  // Before each write the lease is renewed, while it leaves room to write as the run actor's writes
+  // do (reading the thread's state can take much of a lease on a loaded server); past that, or
+  // taken over meanwhile, the next worker finishes the run.
   const keepLease = async () => {
     if (leaseUntil === null) return;
-    const now = deps.clock.now().getTime();
-    if (now + (leaseMs ?? 0) / 4 > leaseUntil.getTime()) throw lapsed();
-    if (!leaseMs) return;
-    const until = new Date(now + leaseMs);
+    const now = deps.clock.now();
+    if (!leaseLeavesRoomToWrite(leaseUntil, leaseMs, now)) throw lapsed();
+    const until = new Date(now.getTime() + leaseMs);
     if (!(await deps.runs.renewLease(runId, deps.workerId, until))) throw lapsed();
     leaseUntil = until;
   };
@@ -52,7 +51,7 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
     // One turn, one batch, as the worker that died would have sent them.
     await Promise.all([
       deps.events.emit({ run_id: runId, thread_id: threadId, seq: next, name: "end", data: end, at }),
-      deps.audit.record({ kind: "run", id: runId, thread_id: threadId, from: statusBefore(record), to: status, cause: "finished_after_worker_loss", at, worker_id: deps.workerId, seq: nextAuditSeq(record.machine) }),
+      deps.audit.record({ kind: "run", id: runId, thread_id: threadId, from: storedStatus(record.machine), to: status, cause: "finished_after_worker_loss", at, worker_id: deps.workerId, seq: nextAuditSeq(storedTransitions(record.machine)) }),
     ]);
   }
   const thread = await deps.threads.get(threadId);
@@ -63,14 +62,4 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   await keepLease();
   await deps.runs.update(runId, { lease_until: null });
   deps.logger.info({ runId, threadId, status, endWritten: endSeq !== null && next <= endSeq }, "finished a run whose worker stopped while finishing it");
-}
-
-/** The status the run was in before its terminal one, from its last stored machine snapshot. */
-function statusBefore(record: RunRecord): RunStatus | null {
-  try {
-    const stored = JSON.parse(record.machine ?? "null") as { snapshot?: { context?: { status?: RunStatus | null } } } | null;
-    return stored?.snapshot?.context?.status ?? null;
-  } catch {
-    return null;
-  }
 }

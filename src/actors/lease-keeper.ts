@@ -4,6 +4,18 @@ import type { Clock, RunStore } from "../ports.js";
 import type { RunActor } from "./run-actor.js";
 
 /**
+ * Whether a write for a run may start under a lease that ends at `leaseUntil`: while at least a
+ * quarter of the lease is left (always without a lease). Another worker takes the run over half a
+ * lease after the lease ends, so a write has three quarters of a lease to land before then;
+ * FerretDB applies an update by writing back the whole document it read, so a late one would undo
+ * the takeover.
+ */
+export function leaseLeavesRoomToWrite(leaseUntil: Date | null, leaseMs: number | undefined, now: Date): boolean {
+  if (leaseUntil === null || !leaseMs) return true;
+  return now.getTime() + leaseMs / 4 <= leaseUntil.getTime();
+}
+
+/**
  * Renews the leases of the runs this worker hosts (DESIGN §7). A lease that cannot be renewed
  * belongs to another worker now: the run is fenced and stops emitting. A renewal that fails for
  * another reason (the database is down) is retried; the run fences itself once its lease lapses.

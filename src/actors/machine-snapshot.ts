@@ -28,17 +28,28 @@ export async function storeMachineSnapshot(persisted: unknown, saver: BaseCheckp
   return JSON.stringify({ snapshot, capture: stored, transitions } satisfies StoredMachine);
 }
 
+/** A stored snapshot's JSON, or null when there is none or it cannot be read. */
+function readStored(stored: string | null): StoredMachine | null {
+  if (!stored) return null;
+  try {
+    return JSON.parse(stored) as StoredMachine;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The transitions stored with a snapshot: its worker may have died before publishing them, so the
  * worker that takes the run over publishes them again, as they were (same `ce_id`).
  */
 export function storedTransitions(stored: string | null): Transition[] {
-  if (!stored) return [];
-  try {
-    return (JSON.parse(stored) as StoredMachine).transitions ?? [];
-  } catch {
-    return [];
-  }
+  return readStored(stored)?.transitions ?? [];
+}
+
+/** The run's status in a stored snapshot: where the machine stood when it was last stored. */
+export function storedStatus(stored: string | null): RunStatus | null {
+  const context = readStored(stored)?.snapshot?.context as { status?: RunStatus | null } | undefined;
+  return context?.status ?? null;
 }
 
 export async function loadMachineSnapshot(
@@ -80,9 +91,10 @@ export function fallbackMachineSnapshot(record: { run_id: string; thread_id: str
 }
 
 /**
- * The audit seq a run's next transition gets: one past the last stored one. Seqs go on across
- * attempts, so no two transitions of a run share a `(worker_id, seq)`, whichever worker records them.
+ * The audit seq a run's next transition gets after `transitions`, the ones stored last: one past
+ * the last of them. Seqs go on across attempts, so no two transitions of a run share a
+ * `(worker_id, seq)`, whichever worker records them.
  */
-export function nextAuditSeq(stored: string | null): number {
-  return storedTransitions(stored).reduce((next, transition) => Math.max(next, transition.seq + 1), 0);
+export function nextAuditSeq(transitions: readonly Transition[]): number {
+  return transitions.reduce((next, transition) => Math.max(next, transition.seq + 1), 0);
 }

@@ -15,6 +15,7 @@ import type { CancelAction } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
 import { isTerminalRunStatus, type RunStatus } from "../protocol/run-status.js";
 import { loadMachineSnapshot, nextAuditSeq, storedTransitions, storeMachineSnapshot } from "./machine-snapshot.js";
+import { leaseLeavesRoomToWrite } from "./lease-keeper.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
 export interface RunActorDeps {
@@ -112,7 +113,7 @@ export class RunActor {
     if (options.leaseMs) this.leaseUntil = options.record.lease_until;
     if (options.takeover) {
       this.lastTransitions = storedTransitions(options.takeover.machine);
-      this.auditSeq = nextAuditSeq(options.takeover.machine);
+      this.auditSeq = nextAuditSeq(this.lastTransitions);
     }
   }
 
@@ -181,15 +182,9 @@ export class RunActor {
     this.leaseUntil = until;
   }
 
-  /**
-   * True while at least a quarter of the lease is left: only then does a write for the run start.
-   * Another worker takes the run over half a lease after the lease ends, so a write has three
-   * quarters of a lease to land before then; FerretDB applies an update by writing back the whole
-   * document it read, so a late one would undo the takeover.
-   */
+  /** True while a write for the run may start: see leaseLeavesRoomToWrite. */
   get mayStartWrite(): boolean {
-    if (this.leaseUntil === null || !this.options.leaseMs) return true;
-    return this.deps.clock.now().getTime() + this.options.leaseMs / 4 <= this.leaseUntil.getTime();
+    return leaseLeavesRoomToWrite(this.leaseUntil, this.options.leaseMs, this.deps.clock.now());
   }
 
   get status(): RunStatus | null {
@@ -347,10 +342,9 @@ export class RunActor {
     this.transitions = this.transitions.then(async () => {
       if (!this.mayWrite(last ? `record the transition to ${last.to}` : "store the machine's snapshot")) return;
       try {
-        const at = last ? new Date(last.at) : null;
         await this.deps.runs.update(this.runId, {
           ...(last ? { status: last.to as RunStatus } : {}),
-          ...(last?.to === "running" && at ? { started_at: at, worker_id: this.deps.workerId, attempt: this.options.attempt ?? 1 } : {}),
+          ...(last?.to === "running" ? { started_at: new Date(last.at), worker_id: this.deps.workerId, attempt: this.options.attempt ?? 1 } : {}),
           ...(persisted ? { machine: await storeMachineSnapshot(persisted, this.deps.checkpointer, stored) } : {}),
         });
         for (const transition of transitions) await this.deps.audit.record(transition);

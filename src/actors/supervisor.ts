@@ -219,7 +219,7 @@ export class Supervisor {
       if (!record) continue;
       taken++;
       try {
-        if (finishing) await this.finishTakenOver(record);
+        if (finishing) await this.finishTakenOver(record, leaseMs);
         else await this.adopt(record, executing);
       } catch (error) {
         this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
@@ -274,9 +274,9 @@ export class Supervisor {
     if (!executing) await this.pump(record.thread_id);
   }
 
-  private async finishTakenOver(record: RunRecord): Promise<void> {
+  private async finishTakenOver(record: RunRecord, leaseMs: number): Promise<void> {
     this.deps.logger.warn({ runId: record.run_id, status: record.status }, "finishing a run whose worker stopped while finishing it");
-    await finishTakenOverRun(this.deps, record, await this.deps.graphs.resolve(record.graph_id), this.deps.leaseMs);
+    await finishTakenOverRun(this.deps, record, await this.deps.graphs.resolve(record.graph_id), leaseMs);
     await this.pump(record.thread_id);
   }
 
