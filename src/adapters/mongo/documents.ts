@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { ObjectId } from "mongodb";
 import { z } from "zod";
 import { RunbusError } from "../../errors.js";
-import type { JournalEntry, RunRecord, ThreadRecord, TokenUsage } from "../../ports.js";
+import type { JournalEntry, RunRecord, ThreadRecord } from "../../ports.js";
 import { runCreateSchema } from "../../protocol/commands.js";
-import { RUN_STATUSES, THREAD_STATUSES, type RunStatus, type ThreadStatus } from "../../protocol/run-status.js";
+import { RUN_STATUSES, THREAD_STATUSES, type ThreadStatus } from "../../protocol/run-status.js";
 import { metadataIndex } from "./metadata-index.js";
 
 /*
@@ -28,32 +28,20 @@ export interface ThreadDocument {
   slot_seq: number;
 }
 
-export interface RunDocument {
+/** A run record as stored: keyed by its id, with the command as text and its arrival order. */
+export type RunDocument = Omit<RunRecord, "run_id" | "request" | "machine" | "end_seq"> & {
   _id: string;
-  thread_id: string;
-  graph_id: string;
-  status: RunStatus;
-  error: { name: string; message: string } | null;
-  attempt: number;
-  worker_id: string | null;
-  lease_until: Date | null;
-  created_at: Date;
-  started_at: Date | null;
-  ended_at: Date | null;
-  not_before: Date | null;
-  token_usage: TokenUsage;
   /**
    * The run.create command as JSON text. Stored as text because FerretDB rejects nested arrays and
    * keys containing '.' or starting with '$', which a graph input (message tuples) may well have.
    */
   request: string;
-  /** The run machine's persisted snapshot, as JSON text (for a takeover). */
+  /** Absent from documents written before they were kept. */
   machine?: string | null;
-  /** The seq of the run's `end`, stored with its outcome (see RunRecord.end_seq). */
   end_seq?: number | null;
   /** Orders runs created in the same millisecond (see arrival.ts). */
   arrival: number;
-}
+};
 
 type JournalFields<K extends JournalEntry["kind"]> = Omit<Extract<JournalEntry, { kind: K }>, "output">;
 
