@@ -5,8 +5,7 @@
 # Prints the bootstrap address (host:port) on stdout once a metadata request succeeds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-libs="${RUNBUS_CACHE_DIR:-$root/.cache}/kafka/libs"
+source "$here/broker.sh"
 work=${1:?usage: start.sh WORKDIR}
 timeout_s=${RUNBUS_KAFKA_START_TIMEOUT_S:-90}
 
@@ -54,22 +53,10 @@ log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 PROPS
 
-jvm=(-Xms256m -Xmx${RUNBUS_KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true
-     -Dlog4j.configuration="file:$work/log4j.properties" -cp "$libs/*")
-
+kafka_jvm "$work"
 cluster_id=$(java "${jvm[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
 java "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$work/server.properties" >"$work/format.log" 2>&1 \
   || { cat "$work/format.log" >&2; exit 1; }
 
-nohup java "${jvm[@]}" kafka.Kafka "$work/server.properties" >"$work/stdout.log" 2>&1 &
-pid=$!
-echo "$pid" > "$work/kafka.pid"
-
-bootstrap="127.0.0.1:$port"
-if ! node "$here/wait-ready.mjs" "$bootstrap" "$timeout_s" "$pid" >&2; then
-  kill "$pid" 2>/dev/null || true
-  echo "kafka: broker did not become ready; last log lines:" >&2
-  tail -n 30 "$work/broker.log" "$work/stdout.log" >&2 2>/dev/null || true
-  exit 1
-fi
-echo "$bootstrap"
+: >"$work/stdout.log"
+launch_broker "$work" "$port" "$timeout_s"
