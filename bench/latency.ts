@@ -17,7 +17,7 @@ import type { BenchServers } from "./lib/servers.js";
 import { ratio, round, summarize } from "./lib/stats.js";
 
 const TARGET_ADDED_P50_MS = 10;
-/** A run's documents are deleted after at most this many more runs (FerretDB: see lib/reaper.ts). */
+/** A run's documents are deleted after at most this many more runs (see lib/reaper.ts). */
 const REAP_EVERY = 10;
 
 export async function latencyBenchmark(servers: BenchServers): Promise<BenchResult> {

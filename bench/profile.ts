@@ -1,7 +1,7 @@
 /**
  * 6. Where the time goes: the worker under `node --cpu-prof` (two-node load at 8 threads, and one
  * streaming run), the MongoDB commands it sends per run, the Kafka round trips it waits on, the
- * cost of a per-run topic, and how FerretDB's update cost grows with a collection. Evidence for
+ * cost of a per-run topic, and how the MongoDB server's upsert cost grows with a collection. Evidence for
  * docs/benchmarks.md; nothing here is a target.
  */
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -138,7 +138,7 @@ export async function profileBenchmark(servers: BenchServers): Promise<BenchResu
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
 
-  // E. The MongoDB server's update cost as a collection grows (FerretDB scans on update).
+  // E. The MongoDB server's upsert cost as a collection grows: what lib/reaper.ts guards against.
   log("profile: MongoDB server upsert cost against collection size");
   const scan = await upsertCostBySize(servers.mongodbUri, [100, 500, 1000, 2000]);
 
@@ -160,7 +160,7 @@ export async function profileBenchmark(servers: BenchServers): Promise<BenchResu
         streaming_chunks_per_s_under_profile: round(tokens / Math.max(0.001, streamMs / 1000)),
       },
       topic_create_ms: topicCreate,
-      ferretdb_scan: scan,
+      upsert_cost_by_size: scan,
       cpu: profiles,
     },
     samples: { rtt: rtt.map((v) => round(v)) },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: starts Kafka and FerretDB (or uses RUNBUS_KAFKA_BROKERS / RUNBUS_MONGODB_URI),
+ * `npm run bench`: starts Kafka and secantusd-rs (or uses RUNBUS_KAFKA_BROKERS / RUNBUS_MONGODB_URI),
  * runs every benchmark against a baseline measured in the same run, writes
  * bench/results/<name>.json, prints each result as JSON and a summary table, and regenerates
  * docs/benchmarks.md with its charts. BENCH_SCALE sizes the samples (0.05 for a smoke run);

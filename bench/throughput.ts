@@ -12,7 +12,7 @@ import { benchId, startRunbus } from "./lib/runbus.js";
 import type { BenchServers } from "./lib/servers.js";
 import { ratio } from "./lib/stats.js";
 
-/** 64 threads only from BENCH_SCALE 0.2 up: on FerretDB one round of 64 runs takes ~20 s. */
+/** 64 threads only from BENCH_SCALE 0.2 up: its rounds are the slowest, and a smoke run stays short. */
 export const CONCURRENCY: readonly number[] = SCALE >= 0.2 ? [1, 8, 64] : [1, 8];
 const MODES = ["shared", "per-run"] as const;
 const TARGET_SHARED_RATIO = 0.5;

@@ -1,22 +1,23 @@
 /**
  * Keeps the MongoDB collections at their steady-state size during a benchmark.
  *
- * FerretDB 1.24 on SQLite (the local test server) scans a whole collection for every update and
- * upsert: an upsert costs ~7 ms at 140 documents and ~110 ms at 2,000 (bench/results/*.json, field
- * `ferretdb_scan`). Left alone, every benchmark would measure the collections' growth. So a
- * finished thread's documents are deleted a little after its run ended, for runbus and for the
- * in-process baselines alike: a long-running deployment's retention, compressed.
+ * An upsert's cost can grow with its collection: FerretDB 1.24, the earlier local test server,
+ * scanned a whole collection for every update and upsert (~7 ms at 140 documents, ~110 ms at
+ * 2,000); bench/results/profile.json, field `upsert_cost_by_size`, measures the server in use.
+ * Left alone, every benchmark would measure the collections' growth. So a finished thread's
+ * documents are deleted a little after its run ended, for runbus and for the in-process baselines
+ * alike: a long-running deployment's retention, compressed.
  */
 import type { Db } from "mongodb";
 
-const BY_THREAD_ID = ["checkpoints", "checkpoint_writes", "runs", "run_events", "thread_claims"];
+const BY_THREAD_ID = ["checkpoints", "checkpoint_writes", "runs", "run_events"];
 
 export class Reaper {
   private finished: Array<{ threadId: string; at: number }> = [];
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> = Promise.resolve();
   deleted = 0;
-  /** Sweeps the server refused (FerretDB answers SQLITE_BUSY under load); their threads are retried. */
+  /** Sweeps the server refused (busy or briefly unreachable); their threads are retried. */
   failures = 0;
 
   /** `delayMs`: a run's thread is still released after its `end`; let that land first. */

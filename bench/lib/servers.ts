@@ -1,6 +1,6 @@
 /**
  * The Kafka broker and MongoDB-compatible server the benchmarks talk to: RUNBUS_KAFKA_BROKERS /
- * RUNBUS_MONGODB_URI when set, else the project's own local Kafka 3.9.1 and FerretDB 1.24 (started
+ * RUNBUS_MONGODB_URI when set, else the project's own local Kafka 3.9.1 and secantusd-rs (started
  * as the integration harness starts them, stopped by pid at the end, on error and on SIGINT).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeKafka } from "../../src/adapters/kafka/probe.js";
 import { probeMongo } from "../../src/adapters/mongo/probe.js";
-import { missingLocalFerret, missingLocalKafka, startLocalFerret, startLocalKafka, type StartedServer } from "../../test/harness/local-servers.js";
+import { LOCAL_MONGO_SERVER, missingLocalKafka, missingLocalSecantus, startLocalKafka, startLocalSecantus, type StartedServer } from "../../test/harness/local-servers.js";
 import { onExit } from "./cleanup.js";
 import { log, resultsDir } from "./env.js";
 
@@ -47,7 +47,7 @@ export async function startServers(): Promise<BenchServers> {
       brokers = envKafka.split(",").map((b) => b.trim()).filter(Boolean);
     } else {
       const missing = missingLocalKafka();
-      if (missing) throw new Error(`No Kafka broker: RUNBUS_KAFKA_BROKERS is unset and ${missing} is missing; run \`npm run servers:install\`.`);
+      if (missing) throw new Error(`No Kafka broker: RUNBUS_KAFKA_BROKERS is unset and the local broker is not installed: missing ${missing}. Run \`npm run servers:install\`.`);
       log("starting the local Kafka broker");
       const server = await startLocalKafka(join(workdir, "kafka"));
       started.push(server);
@@ -57,10 +57,10 @@ export async function startServers(): Promise<BenchServers> {
     if (envMongo) {
       mongodbUri = envMongo;
     } else {
-      const missing = missingLocalFerret();
-      if (missing) throw new Error(`No MongoDB server: RUNBUS_MONGODB_URI is unset and ${missing} is missing; run \`npm run servers:install\`.`);
-      log("starting the local FerretDB");
-      const server = await startLocalFerret(join(workdir, "ferretdb"));
+      const missing = missingLocalSecantus();
+      if (missing) throw new Error(`No MongoDB server: RUNBUS_MONGODB_URI is unset and the local server is not installed: missing ${missing}. Run \`npm run servers:install\`.`);
+      log(`starting the local ${LOCAL_MONGO_SERVER}`);
+      const server = await startLocalSecantus(join(workdir, "secantus"));
       started.push(server);
       mongodbUri = server.address;
     }
@@ -76,7 +76,7 @@ export async function startServers(): Promise<BenchServers> {
 /** The servers' own logs, next to the workers' in bench/results/logs, for a run that went wrong. */
 function keepServerLogs(workdir: string): void {
   for (const [from, to] of [
-    ["ferretdb/ferretdb.log", "ferretdb.log"],
+    ["secantus/secantus.log", "secantus.log"],
     ["kafka/stdout.log", "kafka.log"],
   ] as const) {
     const source = join(workdir, from);

@@ -2,6 +2,7 @@
  * The text of docs/benchmarks.md: every number comes from the results of the run; the prose
  * around them says how to read them, where the time goes and what to change.
  */
+import { LOCAL_MONGO_SERVER } from "../../test/harness/local-servers.js";
 import type { MachineInfo } from "../lib/machine.js";
 import type { Summary } from "../lib/stats.js";
 import type { Headline, Results } from "./headlines.js";
@@ -39,7 +40,7 @@ export function renderMarkdown(results: Results, rows: Headline[], options: Rend
       `${machine ? ` (load average at the end: ${machine.loadAverage.join(", ")})` : ""}. ` +
       `Servers: ${serversText(first)}. Raw samples and percentiles: \`bench/results/<name>.json\`.`,
     "",
-    "Every figure stands beside a baseline measured **in the same run** on the same servers, and the ratio of the two is what to read: the absolute numbers are those of a 2-core machine running Kafka, FerretDB, the worker and the driver at once.",
+    "Every figure stands beside a baseline measured **in the same run** on the same servers, and the ratio of the two is what to read: the absolute numbers are those of a 2-core machine running Kafka, the MongoDB-compatible server, the worker and the driver at once.",
     "",
   );
   const score = options.chartLink("targets.svg");
@@ -68,7 +69,7 @@ function serversText(result: Results[keyof Results]): string {
   const sources = (result as unknown as { servers?: { kafka: string; mongodb: string } } | undefined)?.servers;
   if (!sources) return "?";
   const kafka = sources.kafka === "local" ? "a local Apache Kafka 3.9.1 broker (KRaft, tools/kafka)" : "Kafka from RUNBUS_KAFKA_BROKERS";
-  const mongo = sources.mongodb === "local" ? "a local FerretDB 1.24 on SQLite (tools/ferretdb)" : "MongoDB from RUNBUS_MONGODB_URI";
+  const mongo = sources.mongodb === "local" ? `a local ${LOCAL_MONGO_SERVER} server from tools/secantus` : "MongoDB from RUNBUS_MONGODB_URI";
   return `${kafka} and ${mongo}, on loopback`;
 }
 
@@ -84,7 +85,7 @@ function howToRun(): string[] {
     "npx tsx bench/report/docs.ts                   # rebuild this file from bench/results/*.json",
     "```",
     "",
-    "It starts its own Kafka and FerretDB (as the integration tests do) and stops them by pid at the end, on error and on Ctrl-C. Each benchmark prints one JSON line on stdout, then a summary table; progress goes to stderr, worker logs to `bench/results/logs/`, CPU profiles to `bench/results/profiles/`. Benchmarks are never tests: nothing asserts a timing.",
+    "It starts its own Kafka and secantusd-rs (as the integration tests do) and stops them by pid at the end, on error and on Ctrl-C. Each benchmark prints one JSON line on stdout, then a summary table; progress goes to stderr, worker logs to `bench/results/logs/`, CPU profiles to `bench/results/profiles/`. Benchmarks are never tests: nothing asserts a timing.",
   ];
 }
 
@@ -253,7 +254,7 @@ function peerSection(results: Results): string[] {
     "",
     `runbus as deployed (MongoDB stores), from the latency benchmark: \`metadata\` p50 ${n(tt.runbus_mongodb_metadata_p50_ms)} ms, first \`values\` p50 ${n(tt.runbus_mongodb_first_values_p50_ms)} ms.`,
     "",
-    `How to read it: the LangGraph API server in-memory streams a run's events within tens of ms, but its stream (and \`runs.wait\`) ends only when a 500 ms poll times out: its in-memory stream manager never publishes the \`done\` control message its \`join\` waits for (\`storage/ops.mjs\`, \`queue.get({ timeout: 500 })\`), so one client thread gets ~2 runs/s; at 64 threads its 10 queue jobs are the limit, and an idle job sleeps up to 1 s between polls (\`queue.mjs\`). runbus with memory stores is ${aheadText(s.table, "runbus_memory_vs_peer")}; runbus on FerretDB is ${aheadText(s.table, "runbus_mongodb_vs_peer")}: it writes ~34 durable MongoDB commands per run where the peer writes nothing (next section).`,
+    `How to read it: the LangGraph API server in-memory streams a run's events within tens of ms, but its stream (and \`runs.wait\`) ends only when a 500 ms poll times out: its in-memory stream manager never publishes the \`done\` control message its \`join\` waits for (\`storage/ops.mjs\`, \`queue.get({ timeout: 500 })\`), so one client thread gets ~2 runs/s; at 64 threads its 10 queue jobs are the limit, and an idle job sleeps up to 1 s between polls (\`queue.mjs\`). runbus with memory stores is ${aheadText(s.table, "runbus_memory_vs_peer")}; runbus on MongoDB stores is ${aheadText(s.table, "runbus_mongodb_vs_peer")}: it writes ~34 durable MongoDB commands per run where the peer writes nothing (next section).`,
     "",
   ];
 }
@@ -274,7 +275,7 @@ function whereTheTimeGoes(results: Results): string[] {
         mongo_per_run: { runs: number; commands_per_run: number; command_ms_per_run: number; by_command: Array<{ command: string; per_run: number; mean_ms: number; ms_per_run: number }> };
         kafka: { awaited_send_rtt_ms: Summary; awaited_sends_per_s_p50: number; pipelined_sends_per_s: number; streaming_chunks_per_s_under_profile: number };
         topic_create_ms: { waitForLeaders: Summary; noWait: Summary; noWaitThenPoll5ms: Summary };
-        ferretdb_scan: Array<{ documents: number; upsert_ms: number; upsert_by_id_ms: number }>;
+        upsert_cost_by_size: Array<{ documents: number; upsert_ms: number; upsert_by_id_ms: number }>;
         cpu: Array<{ file: string; wallMs: number; idleShare: number; busy: Array<{ category: string; ms: number; share: number }>; topFunctions: Array<{ fn: string; ms: number }> }>;
       }
     | undefined;
@@ -296,14 +297,14 @@ function whereTheTimeGoes(results: Results): string[] {
     "",
     "### MongoDB round trips (latency and throughput)",
     "",
-    `One two-node run costs the worker **${p.mongo_per_run.commands_per_run} MongoDB commands** (${p.mongo_per_run.runs} runs at 8 threads, sequential within a run for the most part); the graph's own checkpointing is about ${n(baselineCommands, 0)} of them. On FerretDB/SQLite every write takes the one database lock, so throughput is set by writes per run, and the in-process baseline does a third of runbus's:`,
+    `One two-node run costs the worker **${p.mongo_per_run.commands_per_run} MongoDB commands** (${p.mongo_per_run.runs} runs at 8 threads, sequential within a run for the most part); the graph's own checkpointing is about ${n(baselineCommands, 0)} of them, which is all the in-process baseline writes:`,
     "",
     table(
       ["command collection", "per run", "mean ms (at 8 threads)", "ms per run"],
       p.mongo_per_run.by_command.map((c) => [c.command, n(c.per_run, 2), n(c.mean_ms), n(c.ms_per_run)]),
     ),
     "",
-    `Upserts of new keys (what MongoDBSaver writes at every step) scan the collection on FerretDB 1.24: ${p.ferretdb_scan.map((f) => `${n(f.upsert_ms)} ms at ${f.documents} documents`).join(", ")} (updates by \`_id\`: ${p.ferretdb_scan.map((f) => n(f.upsert_by_id_ms)).join(" → ")} ms). The benchmarks therefore delete finished threads' documents as they go (\`bench/lib/reaper.ts\`), for runbus and baselines alike; without that, every figure would measure the collections' growth.`,
+    `Upserts of new keys (what MongoDBSaver writes at every step) by collection size on this server: ${p.upsert_cost_by_size.map((f) => `${n(f.upsert_ms)} ms at ${f.documents} documents`).join(", ")} (updates by \`_id\`: ${p.upsert_cost_by_size.map((f) => n(f.upsert_by_id_ms)).join(" → ")} ms). FerretDB 1.24, the earlier local test server, scanned the whole collection on every upsert (~110 ms at 2,000 documents), so the benchmarks delete finished threads' documents as they go (\`bench/lib/reaper.ts\`), for runbus and baselines alike: no figure measures the collections' growth, on any server.`,
     "",
   );
   if (two) {
@@ -322,7 +323,7 @@ function whereTheTimeGoes(results: Results): string[] {
     "3. **No pre-run checkpoint read for a thread created by this very run** (`capturePreRunCheckpoint`): there is nothing to capture.",
     "4. **Overlap what is ordered but independent:** the `metadata` send, the claim and the capture run one after another before the graph starts; the `running` audit and run-record write could go out while the graph starts.",
     "",
-    `Estimate, not measured: steps 1–4 take about 10 of the ${p.mongo_per_run.commands_per_run} commands out of a run and 3–4 sequential round trips out of its start — on FerretDB, where a round trip is several ms (the \`metadata\` → \`running\` step alone is ${lat ? n((lat.runbus_breakdown_p50_ms as Record<string, number>).metadata_emitted_to_running, 0) : "?"} ms at p50), that is most of the start-up share of the added latency and a third fewer writes per run. On a real MongoDB, with sub-millisecond round trips, the same chain costs a few ms, which is where a 10 ms added-latency target is reachable; \`RUNBUS_MONGODB_URI=… npm run bench\` measures that.`,
+    `Estimate, not measured: steps 1–4 take about 10 of the ${p.mongo_per_run.commands_per_run} commands out of a run (a third fewer writes) and 3–4 sequential round trips out of its start; on this run's server the \`metadata\` → \`running\` step alone is ${lat ? n((lat.runbus_breakdown_p50_ms as Record<string, number>).metadata_emitted_to_running, 0) : "?"} ms at p50. On a real MongoDB, with sub-millisecond round trips, the same chain costs a few ms, which is where a 10 ms added-latency target is reachable; \`RUNBUS_MONGODB_URI=… npm run bench\` measures that.`,
     "",
     "### Streaming: a window of chunks in flight",
     "",
@@ -361,11 +362,11 @@ function methodNotes(results: Results): string[] {
     "",
     "- **Same run, same servers.** Every baseline runs in the same `npm run bench` invocation, against the same broker and database server, on its own database. The latency baseline is interleaved run by run with runbus; throughput cells run back to back.",
     `- **Fair consumers.** runbus's latency and throughput are read on one long-lived consumer group (shared run events, audit and replies topics), so no per-run consumer-group join is counted; per-run topics are measured by their audit records and, separately, by a fresh reader (${lat ? String(lat.readerRuns) : "?"} runs). A run counts as done when the audit record of its thread's release arrives (after \`end\`).`,
-    "- **Bounded collections.** FerretDB scans on upsert (above), so finished threads' documents are deleted about a second after their run, for runbus and baselines alike, and between sequential runs in batches of ten, never while one is timed.",
-    "- **Everything on two cores.** Kafka (JVM), FerretDB, the worker, the driver (and for the peer, the LangGraph API server) share the machine; CPU contention shows in the p95/p99 tails. The load average is recorded in every result file.",
+    "- **Bounded collections.** Finished threads' documents are deleted about a second after their run (above), for runbus and baselines alike, and between sequential runs in batches of ten, never while one is timed.",
+    "- **Everything on two cores.** Kafka (JVM), the MongoDB-compatible server, the worker, the driver (and for the peer, the LangGraph API server) share the machine; CPU contention shows in the p95/p99 tails. The load average is recorded in every result file.",
     "- **The peer** runs in-memory (as `langgraph dev` does) with `LOG_LEVEL=warn`, like the runbus worker's log level; the SDK client streams `values` like the runbus consumer.",
     "- **Memory** is measured on the in-process runtime (no Kafka adapters); one Kafka-side per-run structure is known by inspection: `KafkaTopicAdmin.created` holds each per-run topic name until the janitor deletes the topic (24 h by default).",
-    "- **Smoke runs** (`BENCH_SCALE` < 0.2) skip 64 threads: on FerretDB one round of 64 runs takes ~20 s.",
+    "- **Smoke runs** (`BENCH_SCALE` < 0.2) skip 64 threads, to stay short.",
     "",
   ];
 }

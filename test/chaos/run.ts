@@ -1,13 +1,13 @@
 /**
  * `npm run chaos`: the full chaos scenario. Uses RUNBUS_KAFKA_BROKERS / RUNBUS_MONGODB_URI when
- * set; otherwise starts the project's own local Kafka and FerretDB (tools/{kafka,ferretdb}/start.sh)
+ * set; otherwise starts the project's own local Kafka and secantusd-rs (tools/{kafka,secantus}/start.sh)
  * and stops them by pid at the end. Prints the figures as JSON; exits 1 when an assertion failed.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../../src/errors.js";
-import { missingLocalFerret, missingLocalKafka, startLocalFerret, startLocalKafka, type StartedServer } from "../harness/local-servers.js";
+import { missingLocalKafka, missingLocalSecantus, startLocalKafka, startLocalSecantus, type StartedServer } from "../harness/local-servers.js";
 import { runChaos, type ChaosConfig } from "./chaos.js";
 
 const FULL_CONFIG: ChaosConfig = {
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     let kafkaWorkdir: string | null = null;
     if (brokers.length === 0) {
       const missing = missingLocalKafka();
-      if (missing) throw new Error(`RUNBUS_KAFKA_BROKERS is not set and the local broker is not installed: missing ${missing}.`);
+      if (missing) throw new Error(`RUNBUS_KAFKA_BROKERS is not set and the local broker is not installed: missing ${missing}. Run \`npm run servers:install\`.`);
       const kafka = await startLocalKafka(join(workdir, "kafka"));
       started.push(kafka);
       brokers = [kafka.address];
@@ -51,11 +51,11 @@ async function main(): Promise<number> {
     }
     let mongodbUri = process.env.RUNBUS_MONGODB_URI ?? "";
     if (!mongodbUri) {
-      const missing = missingLocalFerret();
-      if (missing) throw new Error(`RUNBUS_MONGODB_URI is not set and the local FerretDB is not installed: missing ${missing}.`);
-      const ferret = await startLocalFerret(join(workdir, "ferretdb"));
-      started.push(ferret);
-      mongodbUri = ferret.address;
+      const missing = missingLocalSecantus();
+      if (missing) throw new Error(`RUNBUS_MONGODB_URI is not set and the local MongoDB-compatible server is not installed: missing ${missing}. Run \`npm run servers:install\`.`);
+      const secantus = await startLocalSecantus(join(workdir, "secantus"));
+      started.push(secantus);
+      mongodbUri = secantus.address;
     }
     process.stdout.write(`[chaos] Kafka ${brokers.join(",")} (${kafkaWorkdir ? "local, restartable" : "from RUNBUS_KAFKA_BROKERS"}), MongoDB ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")}\n`);
 

@@ -5,7 +5,7 @@ import type { TestProject } from "vitest/node";
 import { probeKafka } from "../../src/adapters/kafka/probe.js";
 import { probeMongo } from "../../src/adapters/mongo/probe.js";
 import { dockerAvailable, startDockerKafka, startDockerMongo } from "./docker-servers.js";
-import { missingLocalFerret, missingLocalKafka, startLocalFerret, startLocalKafka, type StartedServer } from "./local-servers.js";
+import { LOCAL_MONGO_SERVER, missingLocalKafka, missingLocalSecantus, startLocalKafka, startLocalSecantus, type StartedServer } from "./local-servers.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -24,7 +24,8 @@ declare module "vitest" {
 /**
  * Finds a real Kafka broker and a real MongoDB wire-protocol server for the integration tests:
  * the ones named by RUNBUS_KAFKA_BROKERS / RUNBUS_MONGODB_URI; else Docker through testcontainers;
- * else the project's own local broker (tools/kafka) and FerretDB (tools/ferretdb).
+ * else the project's own local broker (tools/kafka) and secantusd-rs, a MongoDB wire-protocol server
+ * on WiredTiger with atomic single-document updates (tools/secantus).
  * Fails with a message that names what is missing, never a silent skip.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -77,9 +78,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       mongodbUri = envMongo;
     } else {
       mongoSource = useDocker ? "docker" : "local";
-      const missing = useDocker ? undefined : missingLocalFerret();
+      const missing = useDocker ? undefined : missingLocalSecantus();
       if (missing) throw new Error(noServer("MongoDB-compatible server", "RUNBUS_MONGODB_URI", missing));
-      const server = useDocker ? await startDockerMongo() : await startLocalFerret(join(workdir, "ferretdb"));
+      const server = useDocker ? await startDockerMongo() : await startLocalSecantus(join(workdir, "secantus"));
       started.push(server);
       mongodbUri = server.address;
     }
@@ -89,7 +90,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const sources = { kafka: kafkaSource, mongodb: mongoSource };
     process.stdout.write(
       `runbus test servers: Kafka ${brokers.join(",")} (${describe(kafkaSource, "Apache Kafka 3.9.1 KRaft")}), ` +
-        `MongoDB wire protocol ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")} (${describe(mongoSource, "FerretDB 1.24 on SQLite")})\n`,
+        `MongoDB wire protocol ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")} (${describe(mongoSource, LOCAL_MONGO_SERVER)})\n`,
     );
     project.provide("kafkaBrokers", brokers);
     project.provide("mongodbUri", mongodbUri);

@@ -1,11 +1,14 @@
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
-const cache = process.env.RUNBUS_CACHE_DIR ?? join(root, ".cache");
+
+const secantusVersion = /^secantus_version=(\S+)$/m.exec(readFileSync(join(root, "tools/secantus/version.sh"), "utf8"))?.[1] ?? "?";
+/** The local MongoDB wire-protocol server, as the test output and the benchmarks name it. */
+export const LOCAL_MONGO_SERVER = `secantus-mdb ${secantusVersion} (WiredTiger)`;
 
 export interface StartedServer {
   /** The bootstrap address (Kafka) or URI (MongoDB wire protocol) the server listens on. */
@@ -17,17 +20,36 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Where `tools/<tool>/install.sh` puts what it installs (in the per-user cache), and whether it is
+ * there. The install script answers (`--where`), so the cache's layout is written down once.
+ */
+function installed(tool: "kafka" | "secantus"): { path: string; present: boolean } {
+  const result = spawnSync("bash", [join(root, "tools", tool, "install.sh"), "--where"], { encoding: "utf8" });
+  return { path: result.stdout.trim(), present: result.status === 0 };
+}
+
 export function missingLocalKafka(): string | undefined {
-  if (!existsSync(join(cache, "kafka/pom.sha256"))) return `the Kafka jars (${join(cache, "kafka/libs")}; run tools/kafka/install.sh, needs Java 17 + Maven)`;
-  return undefined;
+  const jars = installed("kafka");
+  return jars.present ? undefined : `the Kafka jars (${jars.path}), which tools/kafka/install.sh fetches with Java 17 + Maven`;
 }
 
-export function missingLocalFerret(): string | undefined {
-  if (!existsSync(join(cache, "ferretdb/runbus-ferretdb"))) return `the FerretDB build (${join(cache, "ferretdb")}; run tools/ferretdb/install.sh, needs Go)`;
-  return undefined;
+/** The secantusd-rs binary tools/secantus/install.sh built, or undefined when it has not been built. */
+export function localSecantusBinary(): string | undefined {
+  const binary = installed("secantus");
+  return binary.present ? binary.path : undefined;
 }
 
-async function startWith(tool: "kafka" | "ferretdb", workdir: string): Promise<StartedServer> {
+export function missingLocalSecantus(): string | undefined {
+  const binary = installed("secantus");
+  if (binary.present) return undefined;
+  return (
+    `the ${LOCAL_MONGO_SERVER} server binary (${binary.path}), which tools/secantus/install.sh builds ` +
+    "with Rust's cargo, CMake and a C compiler in about 15 minutes, once per machine"
+  );
+}
+
+async function startWith(tool: "kafka" | "secantus", workdir: string): Promise<StartedServer> {
   const script = join(root, "tools", tool, "start.sh");
   const { stdout } = await run("bash", [script, workdir], { timeout: 180_000 });
   const address = stdout.trim().split("\n").pop() ?? "";
@@ -48,4 +70,4 @@ async function startWith(tool: "kafka" | "ferretdb", workdir: string): Promise<S
 }
 
 export const startLocalKafka = (workdir: string): Promise<StartedServer> => startWith("kafka", workdir);
-export const startLocalFerret = (workdir: string): Promise<StartedServer> => startWith("ferretdb", workdir);
+export const startLocalSecantus = (workdir: string): Promise<StartedServer> => startWith("secantus", workdir);

@@ -1,7 +1,13 @@
-# Sourced by start.sh and restart.sh: where the Kafka jars are, the JVM settings of a broker, and
-# launching one. Needs `set -euo pipefail` from its caller.
+# Sourced by install.sh, start.sh and restart.sh: where the Kafka jars are, the JVM settings of a
+# broker, and launching one. Needs `set -euo pipefail` from its caller.
 kafka_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-libs="${RUNBUS_CACHE_DIR:-$(cd "$kafka_tools/../.." && pwd)/.cache}/kafka/libs"
+# The jars live in the per-user cache, outside the clone, so every clone on this machine shares
+# them; the directory is named by the Kafka version and the pom's hash, so clones whose pom differs
+# (another branch) each get their own and never overwrite each other's.
+kafka_version=$(sed -n 's#.*<kafka.version>\(.*\)</kafka.version>.*#\1#p' "$kafka_tools/pom.xml")
+kafka_pom_sha256=$(sha256sum "$kafka_tools/pom.xml" | cut -d' ' -f1)
+kafka_cache="${RUNBUS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/runbus}/kafka-$kafka_version-${kafka_pom_sha256:0:12}"
+libs="$kafka_cache/libs"
 
 # The JVM settings of every Java process for the broker of WORKDIR ($1), into the array `jvm`.
 kafka_jvm() {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../../src/protocol/events.js";
 import { DEFAULT_RETRY } from "../../../src/adapters/mongo/retrying-saver.js";
 import { createMongoSaver } from "../../../src/adapters/mongo/saver.js";
-import { FerretProcess } from "../../helpers/ferretdb-process.js";
+import { SecantusProcess } from "../../helpers/secantus-process.js";
 import { UNLIMITED_STEPS, collectRun, createRun, createTestRuntime, lifecycleGraphs, newId, quickSlowGraph, waitForEvent } from "../../helpers/runtime.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 async function setup(retryBudgetMs: number) {
-  const server = await FerretProcess.start();
+  const server = await SecantusProcess.start();
   cleanup.push(() => server.destroy());
   const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 500 });
   cleanup.push(() => client.close());

@@ -19,7 +19,7 @@ function alive(p) {
 let lastError = "no attempt";
 while (Date.now() < deadline) {
   if (pid !== undefined && !alive(pid)) {
-    console.error(`ferretdb: server process ${pid} exited during start-up`);
+    console.error(`secantus: server process ${pid} exited during start-up`);
     process.exit(1);
   }
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
@@ -32,7 +32,7 @@ while (Date.now() < deadline) {
     lastError = error instanceof Error ? error.message : String(error);
     await client.close().catch(() => {});
   }
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await new Promise((resolve) => setTimeout(resolve, 100));
 }
-console.error(`ferretdb: no ping answer from ${uri} within ${timeoutArg}s (${lastError})`);
+console.error(`secantus: no ping answer from ${uri} within ${timeoutArg}s (${lastError})`);
 process.exit(1);
