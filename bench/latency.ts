@@ -6,6 +6,7 @@
  * and what a fresh per-run reader (the runbus client) waits for its first event.
  */
 import { Kafka, logLevel } from "kafkajs";
+import { waitForTopicLeaders } from "../src/adapters/kafka/topic-admin.js";
 import { createClient } from "../src/client/client.js";
 import { twoNodeGraph } from "./graphs.js";
 import { humanInput, openBaselineStore } from "./lib/baseline.js";
@@ -173,7 +174,9 @@ async function measureTopicCreation(brokers: string[], count: number): Promise<n
     for (let i = 0; i < count; i++) {
       const topic = `bench.topic-create.${benchId("t")}`;
       const t0 = performance.now();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true, timeout: 30_000 });
+      // As runbus creates a run's topic: kafkajs's own wait fails on a broker that lags the controller.
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false, timeout: 30_000 });
+      await waitForTopicLeaders(admin, [topic]);
       samples.push(performance.now() - t0);
       names.push(topic);
     }

@@ -5,6 +5,7 @@
  * docs/benchmarks.md; nothing here is a target.
  */
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { waitForTopicLeaders } from "../src/adapters/kafka/topic-admin.js";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
@@ -81,7 +82,8 @@ export async function profileBenchmark(servers: BenchServers): Promise<BenchResu
   const admin = kafka.admin();
   await admin.connect();
   const topic = `bench.rtt.${benchId("t")}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false });
+  await waitForTopicLeaders(admin, [topic]);
   const producer = new BatchingProducer(kafka);
   await producer.connect();
   const value = JSON.stringify({ content: "w123 ", type: "AIMessageChunk", id: "run-x", tool_calls: [] });

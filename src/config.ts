@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { RunbusError } from "./errors.js";
 
+/** How long a reader waits for a missing seq once a later one has arrived (RUNBUS_STREAM_GAP_TIMEOUT_MS). */
+export const DEFAULT_STREAM_GAP_TIMEOUT_MS = 30_000;
+
 /**
  * One typed configuration: from the environment, optionally merged over a JSON file
  * (RUNBUS_CONFIG_FILE). Unset Kafka or MongoDB settings mean the embedded in-process adapters.
@@ -30,6 +33,7 @@ const configSchema = z.object({
   onWorkerLoss: z.enum(["resume", "fail"]).default("resume"),
   leaseMs: z.number().int().positive().default(30_000),
   shutdownGraceMs: z.number().int().nonnegative().default(30_000),
+  streamGapTimeoutMs: z.number().int().positive().default(DEFAULT_STREAM_GAP_TIMEOUT_MS),
   graphsModule: z.string().optional(),
   workerId: z.string().optional(),
   logLevel: z.string().default("info"),
@@ -75,6 +79,7 @@ function fromEnv(env: Env): RunbusConfigInput {
     onWorkerLoss: env.RUNBUS_ON_WORKER_LOSS as "fail" | undefined,
     leaseMs: num(env.RUNBUS_LEASE_MS),
     shutdownGraceMs: num(env.RUNBUS_SHUTDOWN_GRACE_MS),
+    streamGapTimeoutMs: num(env.RUNBUS_STREAM_GAP_TIMEOUT_MS),
     graphsModule: env.RUNBUS_GRAPHS,
     workerId: env.RUNBUS_WORKER_ID,
     logLevel: env.RUNBUS_LOG_LEVEL,

@@ -6,6 +6,7 @@ export type ErrorCode =
   | "config_invalid"
   | "kafka_unreachable"
   | "mongodb_unreachable"
+  | "store_not_atomic"
   | "invalid_json"
   | "invalid_command"
   | "command_too_large"
@@ -20,6 +21,7 @@ export type ErrorCode =
   | "rollback_failed"
   | "bad_document"
   | "lease_lost"
+  | "stream_gap"
   | "invalid_state";
 
 export class RunbusError extends Error {

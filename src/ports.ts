@@ -2,7 +2,7 @@
  * The interfaces the core owns and the adapters (memory, kafka, mongo) implement.
  * Everything here is I/O the machines never touch directly.
  */
-import type { RunCreateCommand } from "./protocol/commands.js";
+import type { CancelAction, RunCreateCommand } from "./protocol/commands.js";
 import type { RunEvent } from "./protocol/events.js";
 import type { Transition } from "./protocol/audit.js";
 import type { Reply } from "./protocol/replies.js";
@@ -49,6 +49,26 @@ export interface RunRecord {
    * Absent from records written before finishing was tracked.
    */
   end_seq?: number | null;
+  /**
+   * A cancel stored before it was acknowledged (DESIGN §7): whichever worker executes, takes over,
+   * adopts or starts the run honours it. Absent until a cancel arrives.
+   */
+  cancel_requested?: CancelRequest | null;
+}
+
+export interface CancelRequest {
+  action: CancelAction;
+  at: Date;
+}
+
+/**
+ * Who may write for a run: the worker executing it, in its current attempt (the run's epoch).
+ * Every write a worker makes for a run is conditional on both (DESIGN §7), so once another worker
+ * has taken the run over, a stale worker's writes match nothing.
+ */
+export interface RunOwner {
+  worker_id: string | null;
+  attempt: number;
 }
 
 /** A run some worker holds under a lease: live, or ended and still finishing (see `end_seq`). */
@@ -56,7 +76,13 @@ export function isHeldRun(run: Pick<RunRecord, "status" | "lease_until" | "end_s
   return run.lease_until !== null && (!isTerminalRunStatus(run.status) || (run.end_seq ?? null) !== null);
 }
 
-export type RunPatch = Partial<Omit<RunRecord, "run_id" | "thread_id" | "graph_id" | "created_at" | "request">>;
+/** What a run's owner may change; the owner itself changes only through `RunStore.takeOver`. */
+export type RunPatch = Partial<Omit<RunRecord, "run_id" | "thread_id" | "graph_id" | "created_at" | "request" | "worker_id" | "attempt">>;
+
+/** True when `run` is owned by `owner`. */
+export function isOwnedBy(run: Pick<RunRecord, "worker_id" | "attempt">, owner: RunOwner): boolean {
+  return run.worker_id === owner.worker_id && run.attempt === owner.attempt;
+}
 
 export interface ThreadQuery {
   status?: ThreadStatus;
@@ -65,44 +91,83 @@ export interface ThreadQuery {
   offset?: number;
 }
 
-/** Thread documents. Only the thread-store actor calls the mutating methods. */
+/**
+ * Thread documents. Only the thread-store actor calls the mutating methods.
+ *
+ * A thread also stores the seq of its next audit transition (DESIGN §4.4). Its transitions are its
+ * creation (seq 0) and each claim and release of its slot, and each takes the next seq in the same
+ * write that makes it: the seqs go on increasing whichever worker makes them, across restarts.
+ */
 export interface ThreadStore {
   get(threadId: string): Promise<ThreadRecord | undefined>;
+  /** The thread and the seq its next audit transition takes. */
+  getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number } | undefined>;
   /** Creates the thread unless it exists; returns the stored record and whether it was created. */
   create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }>;
   list(query?: ThreadQuery): Promise<ThreadRecord[]>;
   update(threadId: string, patch: Partial<Pick<ThreadRecord, "status" | "display_name" | "metadata">>): Promise<ThreadRecord | undefined>;
   delete(threadId: string): Promise<boolean>;
   /**
-   * The active-run slot: a single conditional update (`active_run_id: null → runId`).
-   * Resolves true for exactly one of any number of concurrent claims.
+   * The active-run slot: a single conditional update (`active_run_id: null → runId`), recording
+   * the run's owner as the slot's holder. Resolves true for exactly one of any number of
+   * concurrent claims. Given `auditSeq`, the update also requires it to be the thread's next seq
+   * (the claim takes it), so a claim decided on a read that another transition has overtaken
+   * matches nothing.
    */
-  claim(threadId: string, runId: string): Promise<boolean>;
-  /** Frees the slot if `runId` holds it, setting the thread's status in the same update. */
-  release(threadId: string, runId: string, patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>): Promise<boolean>;
+  claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number): Promise<boolean>;
+  /**
+   * Frees the slot if `runId` holds it under `holder` (so a stale worker's release matches nothing
+   * once the run was taken over), setting the thread's status in the same update. `auditSeq` as
+   * for `claim`.
+   */
+  release(
+    threadId: string,
+    runId: string,
+    holder: RunOwner,
+    patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>,
+    auditSeq?: number,
+  ): Promise<boolean>;
+  /**
+   * Moves the slot `runId` holds to its new owner after a takeover, from whichever owner it has
+   * (a taker may have died between taking the run and moving the slot). False when the run does
+   * not hold the slot.
+   */
+  transferClaim(threadId: string, runId: string, holder: RunOwner): Promise<boolean>;
 }
 
-/** Run documents. */
+/**
+ * Run documents. Lease times come from the store's clock — the database server's, through
+ * `$$NOW` — so workers need no allowance for skew between their clocks and the server's: a lease
+ * of `leaseMs` granted by a write lapses no earlier than `leaseMs` after the writer sent it.
+ */
 export interface RunStore {
   /** Inserts the run unless one with its id exists; returns the stored one and whether it was inserted. */
   create(run: RunRecord): Promise<{ run: RunRecord; created: boolean }>;
   get(runId: string): Promise<RunRecord | undefined>;
-  update(runId: string, patch: RunPatch): Promise<RunRecord | undefined>;
+  /** Applies `patch` if `owner` still owns the run (same worker, same attempt); false when it matched nothing. */
+  update(runId: string, owner: RunOwner, patch: RunPatch): Promise<boolean>;
+  /**
+   * Stores a cancel on a live run, unless a rollback is stored already (it is the stronger one).
+   * Any worker may write it: it changes nothing but the request. Resolves the run as stored
+   * afterwards, undefined when there is no such run.
+   */
+  requestCancel(runId: string, request: CancelRequest): Promise<RunRecord | undefined>;
   /** A thread's runs, newest first. */
   listByThread(threadId: string, options?: { status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
   /** A thread's pending runs in arrival order (oldest first). */
   listPending(threadId: string): Promise<RunRecord[]>;
-  /** Extends the lease while `workerId` still holds the run (`isHeldRun`); false when it no longer does. */
-  renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean>;
-  /** `renewLease` for many runs in one write; resolves with the ids whose lease it extended. */
-  renewLeases(runIds: readonly string[], workerId: string, leaseUntil: Date): Promise<string[]>;
-  /** Held runs (`isHeldRun`: live or finishing) whose worker's lease ended before `before`, oldest lease first. */
-  listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]>;
+  /** Extends the lease to `leaseMs` from now while `owner` still holds the run (`isHeldRun`); false when it no longer does. */
+  renewLease(runId: string, owner: RunOwner, leaseMs: number): Promise<boolean>;
+  /** `renewLease` for many of one worker's runs in one write; resolves with the ids whose lease it extended. */
+  renewLeases(runs: ReadonlyArray<{ run_id: string; attempt: number }>, workerId: string, leaseMs: number): Promise<string[]>;
+  /** Held runs (`isHeldRun`: live or finishing) whose lease has lapsed by the store's clock, oldest lease first. */
+  listExpiredLeases(limit: number): Promise<RunRecord[]>;
   /**
-   * Moves a run whose lease expired to `workerId`, if it is still as `seen` (same worker, same
-   * lease, same attempt). Exactly one of any number of concurrent takeovers gets the record.
+   * Moves a run whose lease has lapsed to `worker_id` with a lease of `leaseMs`, if it is still as
+   * `seen` (same worker, same lease, same attempt). Exactly one of any number of concurrent
+   * takeovers gets the record.
    */
-  takeOver(seen: RunRecord, patch: { worker_id: string; lease_until: Date; attempt: number }): Promise<RunRecord | undefined>;
+  takeOver(seen: RunRecord, patch: { worker_id: string; attempt: number; leaseMs: number }): Promise<RunRecord | undefined>;
   delete(runId: string): Promise<boolean>;
   deleteByThread(threadId: string): Promise<number>;
 }

@@ -50,7 +50,7 @@ export class Runtime {
     const logger = options.logger ?? silentLogger();
     this.workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
     const { adapters } = options;
-    const guard = options.checkpointer ? new CheckpointGuard(options.checkpointer) : undefined;
+    const guard = options.checkpointer ? new CheckpointGuard(options.checkpointer, { logger }) : undefined;
     this.threads = new ThreadStoreActor({ store: adapters.threads, audit: adapters.audit, clock, logger, workerId: this.workerId });
     this.supervisor = new Supervisor({
       ...adapters,
@@ -108,7 +108,7 @@ export function createEmbeddedRuntime(options: Omit<RuntimeOptions, "adapters">)
     audit: new MemoryAuditLog(),
     replies: new MemoryReplyLog(),
     threads: new MemoryThreadStore(clock),
-    runs: new MemoryRunStore(),
+    runs: new MemoryRunStore(clock),
     journal: new MemoryJournal(),
   };
   const runtime = new Runtime({ ...options, adapters }) as EmbeddedRuntime;

@@ -36,6 +36,19 @@ export interface WorkerStores {
   close(): Promise<void>;
 }
 
+/** What a worker is made of: the few calls it makes on each. */
+export interface WorkerParts {
+  admin: Pick<Admin, "connect" | "disconnect">;
+  topicAdmin: Pick<KafkaTopicAdmin, "ensureBaseTopics">;
+  producer: Pick<BatchingProducer, "connect" | "close">;
+  commands: Pick<KafkaCommandConsumer, "start" | "stop">;
+  control: Pick<KafkaControlChannel, "start" | "stop">;
+  janitor: Pick<RunTopicJanitor, "start" | "stop">;
+  leases: Pick<LeaseKeeper, "start" | "stop">;
+  stores: WorkerStores;
+  logger: Logger;
+}
+
 export interface WorkerOptions {
   graphs: Record<string, GraphEntry>;
   logger?: Logger;
@@ -56,19 +69,10 @@ export class Worker {
   private lifecycle: WorkerState = "created";
   private sweeper: NodeJS.Timeout | null = null;
 
-  private constructor(
+  /** Takes its collaborators, so tests pass fakes; `Worker.create` builds the real ones. */
+  constructor(
     private readonly config: RunbusConfig,
-    private readonly parts: {
-      admin: Admin;
-      topicAdmin: KafkaTopicAdmin;
-      producer: BatchingProducer;
-      commands: KafkaCommandConsumer;
-      control: KafkaControlChannel;
-      janitor: RunTopicJanitor;
-      leases: LeaseKeeper;
-      stores: WorkerStores;
-      logger: Logger;
-    },
+    private readonly parts: WorkerParts,
     runtime: Runtime,
     id: string,
   ) {
@@ -87,7 +91,9 @@ export class Worker {
     const source = `runbus/worker/${id}`;
     const admin = kafka.admin();
     const topicAdmin = new KafkaTopicAdmin(admin, topics, { partitions: config.commandPartitions, logger });
-    const producer = new BatchingProducer(kafka);
+    // Before a topic it wrote to can be deleted (see BatchingProducer): half the retention, at most 10 minutes.
+    const rotateAfterMs = Math.min(10 * 60_000, Math.max(1, Math.floor(config.runTopicRetentionMs / 2)));
+    const producer = new BatchingProducer(kafka, { rotateAfterMs });
     const stores = options.stores ?? (await openStores(config, logger, options.signal));
     const replies = new KafkaReplySink(producer, topics, source);
     const control = new KafkaControlChannel(kafka, producer, topics, { workerId: id, source, groupPrefix: config.topicPrefix, logger });
@@ -115,8 +121,8 @@ export class Worker {
       { groupId: `${config.topicPrefix}runbus-workers`, maxBytes: config.maxCommandBytes, concurrency: config.commandPartitions },
     );
     const janitor = new RunTopicJanitor(
-      { admin: topicAdmin, topics, runs: stores.runs, clock: systemClock, logger },
-      { retentionMs: config.runTopicRetentionMs },
+      { admin: topicAdmin, topics, runs: stores.runs, clock: systemClock, logger, onDeleted: (deleted) => producer.forgetTopics(deleted) },
+      { retentionMs: config.runTopicRetentionMs, orphanGraceMs: 2 * rotateAfterMs },
     );
     const leases = new LeaseKeeper(
       { runs: stores.runs, clock: systemClock, logger, workerId: id, hosted: () => runtime.supervisor.activeRuns.values() },
@@ -154,8 +160,11 @@ export class Worker {
   }
 
   /**
-   * Stops taking commands, lets hosted runs finish within `graceMs`, then interrupts the rest
-   * cleanly; flushes and closes producers and stores.
+   * Stops taking commands, hands queued and delayed runs to the other workers, lets running runs
+   * finish within `graceMs`, then interrupts the rest cleanly; flushes and closes producers and
+   * stores. Every close is bounded (CLOSE_BOUND_MS): with the broker or the database down, kafkajs
+   * and the driver would otherwise wait out their request timeouts and retries, and an idle worker
+   * must exit at once. An in-flight sweep or janitor pass is abandoned, not awaited.
    */
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.lifecycle === "stopped" || this.lifecycle === "draining") return;
@@ -163,20 +172,22 @@ export class Worker {
     const { admin, producer, control, commands, janitor, leases, stores, logger } = this.parts;
     janitor.stop();
     if (this.sweeper) clearInterval(this.sweeper);
-    await commands.stop();
+    await bounded(commands.stop(), "stop the command consumer", logger);
     await this.runtime.supervisor.drain(graceMs);
     leases.stop();
-    await control.stop();
-    await producer.close();
-    await admin.disconnect();
-    await stores.close();
+    await Promise.all([
+      bounded(control.stop(), "stop the control consumer", logger),
+      bounded(producer.close(), "flush and close the producer", logger),
+      bounded(admin.disconnect(), "close the admin client", logger),
+      bounded(stores.close(), "close the stores", logger),
+    ]);
     this.lifecycle = "stopped";
     logger.info("worker stopped");
   }
 
   /**
-   * Every half lease: looks for runs whose worker died (DESIGN §7), and starts queued runs whose
-   * thread another worker freed.
+   * Looks for runs whose worker died (DESIGN §7) and starts queued runs whose thread another
+   * worker freed, often enough that a run is taken over about a second after its lease lapses.
    */
   private startSweeper(): void {
     const sweep = async () => {
@@ -192,13 +203,37 @@ export class Worker {
     let sweeping: Promise<void> | null = null;
     this.sweeper = setInterval(() => {
       sweeping ??= sweep().finally(() => (sweeping = null));
-    }, Math.max(200, Math.floor(this.config.leaseMs / 2)));
+    }, sweepIntervalMs(this.config.leaseMs));
     this.sweeper.unref();
   }
 
   private expect(state: WorkerState, action: string): void {
     if (this.lifecycle !== state) throw new RunbusError("invalid_state", `Cannot ${action} a worker that is ${this.lifecycle}.`);
   }
+}
+
+/** How long each step of closing may take before the worker moves on without it. */
+const CLOSE_BOUND_MS = 700;
+
+/** Waits for `work` at most CLOSE_BOUND_MS; a failure or an overrun is logged, never thrown. */
+async function bounded(work: Promise<unknown>, what: string, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<"overrun">((resolve) => {
+    timer = setTimeout(() => resolve("overrun"), CLOSE_BOUND_MS);
+    timer.unref();
+  });
+  try {
+    if ((await Promise.race([work, overrun])) === "overrun") logger.warn({ boundMs: CLOSE_BOUND_MS }, `could not ${what} in time; moving on`);
+  } catch (error) {
+    logger.warn({ err: messageOf(error) }, `could not ${what}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A sweep is one indexed query: every quarter lease, at least once a second. */
+export function sweepIntervalMs(leaseMs: number): number {
+  return Math.min(1000, Math.max(200, Math.floor(leaseMs / 4)));
 }
 
 async function openStores(config: RunbusConfig, logger: Logger, signal?: AbortSignal): Promise<WorkerStores> {

@@ -3,7 +3,7 @@ import type { RunnableGraph } from "../graph/registry.js";
 import { readThreadState, type ThreadState } from "../graph/thread-state.js";
 import { isHeldRun, type RunRecord } from "../ports.js";
 import type { EndEvent } from "../protocol/events.js";
-import { leaseLeavesRoomToWrite } from "./lease-keeper.js";
+import { leaseLeavesRoomToWrite } from "./lease.js";
 import { nextAuditSeq, storedStatus, storedTransitions } from "./machine-snapshot.js";
 import type { RunActorDeps } from "./run-actor.js";
 
@@ -20,18 +20,18 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   if (!isHeldRun(record) || status === "pending" || status === "running" || status === "rolling_back") {
     throw new RunbusError("invalid_state", `Run ${runId} is ${status}, not a run that ended and is still finishing.`);
   }
+  const owner = { worker_id: deps.workerId, attempt: record.attempt };
   let leaseUntil = record.lease_until;
   const lapsed = () => new RunbusError("lease_lost", `Run ${runId}: this worker's lease lapsed at ${leaseUntil?.toISOString()} while finishing it.`);
-  // Before each write the lease is renewed, while it leaves room to write as the run actor's writes
-  // do (reading the thread's state can take much of a lease on a loaded server); past that, or
-  // taken over meanwhile, the next worker finishes the run.
+  // Before each write the lease is renewed, while it leaves room to write as the run actor's
+  // Kafka records do (reading the thread's state can take much of a lease on a loaded server);
+  // past that, or taken over meanwhile, the next worker finishes the run.
   const keepLease = async () => {
     if (leaseUntil === null) return;
     const now = deps.clock.now();
     if (!leaseLeavesRoomToWrite(leaseUntil, leaseMs, now)) throw lapsed();
-    const until = new Date(now.getTime() + leaseMs);
-    if (!(await deps.runs.renewLease(runId, deps.workerId, until))) throw lapsed();
-    leaseUntil = until;
+    if (!(await deps.runs.renewLease(runId, owner, leaseMs))) throw lapsed();
+    leaseUntil = new Date(now.getTime() + leaseMs);
   };
   let state: ThreadState | undefined;
   try {
@@ -57,9 +57,9 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   const thread = await deps.threads.get(threadId);
   if (thread?.active_run_id === runId) {
     await keepLease();
-    await deps.threads.release(threadId, runId, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null });
+    await deps.threads.release(threadId, runId, owner, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null });
   }
   await keepLease();
-  await deps.runs.update(runId, { lease_until: null });
+  if (!(await deps.runs.update(runId, owner, { lease_until: null }))) throw lapsed();
   deps.logger.info({ runId, threadId, status, endWritten: endSeq !== null && next <= endSeq }, "finished a run whose worker stopped while finishing it");
 }

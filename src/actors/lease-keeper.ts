@@ -4,21 +4,10 @@ import type { Clock, RunStore } from "../ports.js";
 import type { RunActor } from "./run-actor.js";
 
 /**
- * Whether a write for a run may start under a lease that ends at `leaseUntil`: while at least a
- * quarter of the lease is left (always without a lease). Another worker takes the run over half a
- * lease after the lease ends, so a write has three quarters of a lease to land before then;
- * FerretDB applies an update by writing back the whole document it read, so a late one would undo
- * the takeover.
- */
-export function leaseLeavesRoomToWrite(leaseUntil: Date | null, leaseMs: number | undefined, now: Date): boolean {
-  if (leaseUntil === null || !leaseMs) return true;
-  return now.getTime() + leaseMs / 4 <= leaseUntil.getTime();
-}
-
-/**
- * Renews the leases of the runs this worker hosts (DESIGN §7). A lease that cannot be renewed
- * belongs to another worker now: the run is fenced and stops emitting. A renewal that fails for
- * another reason (the database is down) is retried; the run fences itself once its lease lapses.
+ * Renews the leases of the runs this worker hosts (DESIGN §7), in one write per tick on the
+ * stores' lease connection. A lease that cannot be renewed belongs to another worker now: the run
+ * is fenced and stops emitting. A renewal that fails for another reason (the database is down) is
+ * retried; a run whose lease nears its end unrenewed is stopped before it lapses.
  */
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
@@ -29,8 +18,12 @@ export class LeaseKeeper {
     private readonly leaseMs: number,
   ) {}
 
+  private get intervalMs(): number {
+    return Math.max(100, Math.floor(this.leaseMs / 3));
+  }
+
   start(): void {
-    this.timer = setInterval(() => void this.renewAll(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.timer = setInterval(() => void this.renewAll(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -40,15 +33,12 @@ export class LeaseKeeper {
   }
 
   async renewAll(): Promise<void> {
-    // One renewal at a time: on a slow database, renewals would otherwise pile up behind it.
-    if (this.renewing) return;
-    const until = new Date(this.deps.clock.now().getTime() + this.leaseMs);
     const runs: RunActor[] = [];
     for (const run of this.deps.hosted()) {
       if (!run.needsLease) continue;
       if (!run.mayStartWrite) {
-        // (Nearly) lapsed: another worker may take the run over before a renewal lands, and a late
-        // renewal could undo its takeover (FerretDB's updates are not atomic). Let the run go instead.
+        // (Nearly) lapsed: another worker may take the run over before a renewal lands, while this
+        // worker's Kafka records and checkpoint writes are fenced by time alone. Let the run go.
         this.deps.logger.warn({ runId: run.runId }, "the run's lease lapsed before it was renewed; fencing it");
         run.fence();
         continue;
@@ -56,9 +46,20 @@ export class LeaseKeeper {
       runs.push(run);
     }
     if (runs.length === 0) return;
+    if (this.renewing) {
+      // One renewal at a time: on a slow database, renewals would otherwise pile up behind it.
+      // The one under way has not answered yet: stop what cannot wait for another try.
+      this.fenceUnrenewed(runs, "the database has not answered the last renewal");
+      return;
+    }
     this.renewing = true;
     try {
-      const renewed = new Set(await this.deps.runs.renewLeases(runs.map((run) => run.runId), this.deps.workerId, until));
+      // The server starts the new lease when the write reaches it, after `sent`: the lease ends no
+      // earlier than `sent + leaseMs` by this worker's clock, whatever the server's clock says.
+      const sent = this.deps.clock.now().getTime();
+      const owned = runs.map((run) => ({ run_id: run.runId, attempt: run.owner.attempt }));
+      const renewed = new Set(await this.deps.runs.renewLeases(owned, this.deps.workerId, this.leaseMs));
+      const until = new Date(sent + this.leaseMs);
       for (const run of runs) {
         if (renewed.has(run.runId)) run.extendLease(until);
         else if (run.needsLease) {
@@ -70,8 +71,25 @@ export class LeaseKeeper {
       }
     } catch (error) {
       this.deps.logger.warn({ runs: runs.length, err: messageOf(error) }, "could not renew the runs' leases; retrying");
+      this.fenceUnrenewed(runs, messageOf(error));
     } finally {
       this.renewing = false;
+    }
+  }
+
+  /**
+   * Fences the runs whose lease would pass its safety margin (a quarter of a lease left) before the
+   * next renewal could land, so a worker that cannot renew stops its runs before their leases lapse.
+   */
+  private fenceUnrenewed(runs: readonly RunActor[], why: string): void {
+    const now = this.deps.clock.now().getTime();
+    for (const run of runs) {
+      const deadline = run.leaseDeadline?.getTime();
+      if (deadline === undefined || !run.needsLease) continue;
+      if (deadline - now < this.leaseMs / 4 + this.intervalMs) {
+        this.deps.logger.warn({ runId: run.runId, why }, "the run's lease cannot be renewed before it runs out; stopping the run");
+        run.fence();
+      }
     }
   }
 }

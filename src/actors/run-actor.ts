@@ -9,13 +9,13 @@ import { runGraph } from "../graph/run-graph.js";
 import { readThreadState, type ThreadState } from "../graph/thread-state.js";
 import type { Logger } from "../logger.js";
 import { causeOf, runMachine, type PreRunCapture, type RunMachineEvent, type RunMachineOutput } from "../machines/run.machine.js";
-import type { AuditSink, Clock, Journal, RunEventSink, RunRecord, RunStore } from "../ports.js";
+import type { AuditSink, Clock, Journal, RunEventSink, RunOwner, RunRecord, RunStore, TokenUsage } from "../ports.js";
 import type { Transition } from "../protocol/audit.js";
 import type { CancelAction } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
 import { isTerminalRunStatus, type RunStatus } from "../protocol/run-status.js";
 import { loadMachineSnapshot, nextAuditSeq, storedTransitions, storeMachineSnapshot } from "./machine-snapshot.js";
-import { leaseLeavesRoomToWrite } from "./lease-keeper.js";
+import { leaseLeavesRoomToWrite } from "./lease.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
 export interface RunActorDeps {
@@ -73,7 +73,12 @@ export class RunActor {
   private actor!: Actor<typeof runMachine>;
   private readonly log: Logger;
   private readonly callbacks: RunJournalCallbacks;
+  /** The seq the next event gets. */
   private seq: number;
+  /** Settles once every event emitted so far is written or has failed. */
+  private emitted: Promise<unknown> = Promise.resolve();
+  /** The first event that failed to be written: nothing more is emitted until settleStream. */
+  private unwritten: { seq: number; error: unknown } | null = null;
   private auditSeq = 0;
   private claimed = false;
   /** Ordered I/O of the machine's transitions (audit records, run record updates). */
@@ -173,8 +178,12 @@ export class RunActor {
     if (!leaseMs || this.leaseUntil === null) return;
     const now = this.deps.clock.now().getTime();
     if (this.leaseUntil.getTime() - now > leaseMs / 2) return;
-    const until = new Date(now + leaseMs);
-    if (await this.deps.runs.renewLease(this.runId, this.deps.workerId, until)) this.leaseUntil = until;
+    if (await this.deps.runs.renewLease(this.runId, this.owner, leaseMs)) this.leaseUntil = new Date(now + leaseMs);
+  }
+
+  /** Until when this worker holds the run by its own clock; null without a lease. */
+  get leaseDeadline(): Date | null {
+    return this.leaseUntil;
   }
 
   /** The lease keeper extended the run's lease to `until`. */
@@ -208,6 +217,11 @@ export class RunActor {
     return !this.finalized && !this.lost;
   }
 
+  /** Who writes for the run: this worker, in this attempt. Every run record write is conditional on it. */
+  get owner(): RunOwner {
+    return { worker_id: this.deps.workerId, attempt: this.options.attempt ?? this.options.record.attempt };
+  }
+
   /** The thread slot is ours: run. Returns false when the run is no longer pending (cancelled meanwhile). */
   start(): boolean {
     if (!this.isPending) return false;
@@ -235,6 +249,24 @@ export class RunActor {
     this.send({ type: "LEASE_LOST" });
   }
 
+  /**
+   * Shutdown: lets another worker start this queued or delayed run. Its lease ends now (or lapses
+   * by itself when the database cannot be reached), and this worker writes nothing more for it.
+   */
+  async handOff(): Promise<void> {
+    if (!this.isPending || this.lost) return;
+    this.lost = true;
+    this.stopReason = "lease";
+    await this.transitions;
+    try {
+      await this.deps.runs.update(this.runId, this.owner, { lease_until: new Date(0) });
+    } catch (error) {
+      this.log.warn({ err: messageOf(error) }, "could not end the queued run's lease; another worker takes it once the lease lapses");
+    }
+    this.actor.stop();
+    this.resolveDone({ status: "fenced", error: null, interrupts: [] });
+  }
+
   /** A run whose machine is already final (still writing its end) ignores events; XState would warn on the console. */
   private send(event: RunMachineEvent): void {
     if (this.actor.getSnapshot().status !== "active") return;
@@ -254,6 +286,8 @@ export class RunActor {
           // Cancel, deadline or lease loss: fence the graph off the thread. A rollback (its writes are
           // discarded) or another worker's lease stops writes at once; an interrupt or timeout keeps
           // the steps the graph completed.
+          // Checkpoint writes carry no MongoDB condition: the lease's local deadline fences them.
+          const unbind = deps.guard?.bindLease(this.threadId, () => this.leaseAllowsWrite("write a checkpoint"));
           signal.addEventListener(
             "abort",
             () => {
@@ -273,8 +307,8 @@ export class RunActor {
             emit: (name, data) => (signal.aborted ? Promise.resolve() : this.emit(name, data)),
           });
           this.streamSettled = stream.then(
-            () => undefined,
-            () => undefined,
+            () => unbind?.(),
+            () => unbind?.(),
           );
           return stream;
         }),
@@ -305,13 +339,15 @@ export class RunActor {
   }
 
   private emit(name: string, data: unknown): Promise<void> {
-    if (this.lost || !this.mayStartWrite) {
+    if (!this.leaseAllowsWrite(`emit ${name}`)) {
       // Another worker may own the run by now: emitting more would collide with its seqs.
-      this.fence();
       return Promise.reject(new RunbusError("lease_lost", `Run ${this.runId}: this worker's lease lapsed at ${this.leaseUntil?.toISOString()}.`));
     }
+    // A later seq must never land while an earlier one is missing (DESIGN §7): after a failed
+    // write the run emits nothing more until finish() has found where its stream stands.
+    if (this.unwritten) return Promise.reject(this.unwritten.error);
     const seq = this.seq++;
-    return this.deps.events.emit({
+    const sent = this.deps.events.emit({
       run_id: this.runId,
       thread_id: this.threadId,
       seq,
@@ -319,6 +355,27 @@ export class RunActor {
       data,
       at: this.deps.clock.now().toISOString(),
     });
+    const settled = sent.catch((error: unknown) => {
+      if (!this.unwritten || seq < this.unwritten.seq) this.unwritten = { seq, error };
+    });
+    this.emitted = Promise.all([this.emitted, settled]);
+    return sent;
+  }
+
+  /**
+   * Waits until every event emitted so far is written or has failed. After a failure, the stream
+   * goes on from where it really stands: the sink wrote none of the run's events after the one
+   * that failed, and that one may have landed unacknowledged, so the stream's own end is the next
+   * seq — never below the failed one, whose predecessors were acknowledged.
+   */
+  private async settleStream(): Promise<void> {
+    await this.emitted;
+    const unwritten = this.unwritten;
+    if (!unwritten) return;
+    const next = Math.max(await this.deps.events.nextSeq(this.runId), unwritten.seq);
+    this.log.warn({ failedSeq: unwritten.seq, nextSeq: next, err: messageOf(unwritten.error) }, "an event of the run could not be written; its stream goes on from where it stands");
+    this.seq = next;
+    this.unwritten = null;
   }
 
   /**
@@ -340,13 +397,14 @@ export class RunActor {
     const persisted = leased ? this.actor.getPersistedSnapshot() : null;
     const last = transitions.at(-1);
     this.transitions = this.transitions.then(async () => {
-      if (!this.mayWrite(last ? `record the transition to ${last.to}` : "store the machine's snapshot")) return;
+      if (this.lost) return;
       try {
-        await this.deps.runs.update(this.runId, {
+        const owned = await this.deps.runs.update(this.runId, this.owner, {
           ...(last ? { status: last.to as RunStatus } : {}),
-          ...(last?.to === "running" ? { started_at: new Date(last.at), worker_id: this.deps.workerId, attempt: this.options.attempt ?? 1 } : {}),
+          ...(last?.to === "running" ? { started_at: new Date(last.at) } : {}),
           ...(persisted ? { machine: await storeMachineSnapshot(persisted, this.deps.checkpointer, stored) } : {}),
         });
+        if (!owned) return this.lostToAnotherWorker(last ? `record the transition to ${last.to}` : "store the machine's snapshot");
         for (const transition of transitions) await this.deps.audit.record(transition);
       } catch (error) {
         this.log.error({ err: messageOf(error) }, "could not store the run's transition");
@@ -367,15 +425,23 @@ export class RunActor {
   }
 
   /**
-   * Whether this worker may still write for the run. Once its lease has lapsed another worker may
-   * own the run, and FerretDB's updates are not atomic, so a late write of ours could undo the new
-   * owner's: the run is fenced instead, and writes nothing more.
+   * Whether a write that carries no MongoDB condition (a Kafka record, a checkpoint) may start:
+   * past the lease's safety margin another worker may own the run, so the run is fenced instead
+   * and writes nothing more (DESIGN §7, the second line of fencing).
    */
-  private mayWrite(what: string): boolean {
+  private leaseAllowsWrite(what: string): boolean {
+    if (this.lost) return false;
     if (this.mayStartWrite) return true;
-    this.log.warn({ what, leaseUntil: this.leaseUntil }, "the run's lease lapsed: fencing it; the worker that takes it over goes on");
+    this.log.warn({ what, leaseUntil: this.leaseUntil }, "the run's lease is about to lapse: fencing it; the worker that takes it over goes on");
     this.fence();
     return false;
+  }
+
+  /** A conditional write matched nothing: another worker owns the run now. Stop at once. */
+  private lostToAnotherWorker(what: string): void {
+    if (this.lost) return;
+    this.log.warn({ what, attempt: this.owner.attempt }, "another worker owns the run now: stopping it here");
+    this.fence();
   }
 
   private graphStopped(): Promise<unknown> {
@@ -406,17 +472,21 @@ export class RunActor {
       ...(output.error ? { error: output.error } : {}),
       ...(interrupts.length > 0 ? { interrupts } : {}),
     };
+    // `error` and `end` follow the last event that landed, whatever failed before them.
+    if (!(await this.critical("find where the run's stream stands", () => this.settleStream()))) return this.letGo();
     if (status === "error" && output.error) {
       await this.step("emit the error event", () => this.emit("error", output.error));
       this.deps.journal.append({ kind: "error", run_id: this.runId, thread_id: this.threadId, at: this.deps.clock.now(), ...output.error });
     }
     this.persistOnChange(this.actor.getSnapshot());
     await this.transitions;
+    if (!(await this.critical("find where the run's stream stands", () => this.settleStream()))) return this.letGo();
     const leased = Boolean(this.options.leaseMs);
     // The outcome, with the seq `end` gets: from here on a worker that takes the run over after a
     // loss finishes it (its `end`, its thread) instead of running it again.
-    const outcome = { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: { ...this.callbacks.usage } };
-    if (!(await this.critical("store the run's outcome", () => this.deps.runs.update(this.runId, leased ? { ...outcome, end_seq: this.seq } : outcome)))) {
+    // A taken-over run adds this attempt's usage to what its earlier attempts stored.
+    const outcome = { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: addUsage(this.options.record.token_usage, this.callbacks.usage) };
+    if (!(await this.critical("store the run's outcome", () => this.deps.runs.update(this.runId, this.owner, leased ? { ...outcome, end_seq: this.seq } : outcome)))) {
       return this.letGo();
     }
     await this.step("flush the journal", () => this.deps.journal.flush());
@@ -425,10 +495,10 @@ export class RunActor {
     if (!(await this.critical("emit the end event", () => Promise.all([this.emit("end", end), this.publishTerminal()])))) return this.letGo();
     // The thread frees up only after `end`: the next run never starts while this one is finalizing.
     const ending = { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null };
-    if (this.claimed && !(await this.critical("release the thread", () => this.deps.threads.release(this.threadId, this.runId, ending)))) {
+    if (this.claimed && !(await this.critical("release the thread", () => this.deps.threads.release(this.threadId, this.runId, this.owner, ending)))) {
       return this.letGo();
     }
-    if (leased && !(await this.critical("clear the run's lease", () => this.deps.runs.update(this.runId, { lease_until: null })))) return this.letGo();
+    if (leased && !(await this.critical("clear the run's lease", () => this.deps.runs.update(this.runId, this.owner, { lease_until: null })))) return this.letGo();
     this.finalized = true;
     this.log.info({ status }, "run finished");
     this.resolveDone(output);
@@ -439,14 +509,18 @@ export class RunActor {
   }
 
   /**
-   * A finishing step that must not be skipped. With leases, a failure (or a lapsed lease) lets the
-   * run go: its lease lapses and the worker that takes it over finishes it from this step on.
-   * Without leases, the failure is logged and the next step still runs, so no run stays stuck.
+   * A finishing step that must not be skipped. A conditional write that matched nothing (`false`)
+   * means another worker owns the run: stop here. With leases, a failure lets the run go: its
+   * lease lapses and the worker that takes it over finishes it from this step on. Without leases,
+   * the failure is logged and the next step still runs, so no run stays stuck.
    */
   private async critical(what: string, work: () => Promise<unknown>): Promise<boolean> {
-    if (this.lost || !this.mayWrite(what)) return false;
+    if (this.lost) return false;
     try {
-      await work();
+      if ((await work()) === false) {
+        this.lostToAnotherWorker(what);
+        return false;
+      }
       return true;
     } catch (error) {
       this.log.error({ err: messageOf(error) }, `could not ${what}`);
@@ -469,4 +543,8 @@ export class RunActor {
       this.log.error({ err: messageOf(error) }, `could not ${what}`);
     }
   }
+}
+
+function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return { input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens, total_tokens: a.total_tokens + b.total_tokens };
 }

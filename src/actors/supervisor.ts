@@ -3,7 +3,7 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { RunbusError, isRunbusError, messageOf } from "../errors.js";
 import type { GraphRegistry } from "../graph/registry.js";
 import { toLangGraphStreamModes } from "../graph/stream-modes.js";
-import type { ReplySink, RunRecord, RunStore } from "../ports.js";
+import { isHeldRun, type ReplySink, type RunRecord, type RunStore } from "../ports.js";
 import type {
   CancelAction,
   Command,
@@ -38,9 +38,15 @@ export interface SupervisorDeps extends RunActorDeps {
   replies: ReplySink;
   graphs: GraphRegistry;
   checkpointer?: BaseCheckpointSaver;
+  /** How long a thread delete waits for the thread's runs to stop before it gives up. */
+  threadDeleteWaitMs?: number;
 }
 
 export type SupervisorState = "running" | "draining" | "stopped";
+
+/** How long a thread delete waits for its runs to stop, by default: a run's worker may have to lose its lease first. */
+const DEFAULT_THREAD_DELETE_WAIT_MS = 60_000;
+const SETTLE_POLL_MS = 100;
 
 /**
  * Admits runs (DESIGN.md §6): one active run per thread, the multitask strategies, delayed
@@ -80,12 +86,20 @@ export class Supervisor {
     return reply;
   }
 
-  /** Stops taking commands and waits for hosted runs to finish, up to `graceMs`; then interrupts them. */
+  /**
+   * Stops taking commands, hands queued and delayed runs over to the other workers (with leases;
+   * the embedded runtime has nobody to hand them to), and waits for running runs to finish, up to
+   * `graceMs`; then interrupts them.
+   */
   async drain(graceMs: number): Promise<void> {
     if (this.lifecycle === "stopped") return;
     this.lifecycle = "draining";
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    if (this.deps.leaseMs) {
+      const queued = [...this.hosted.values()].filter((run) => run.isPending);
+      await Promise.all(queued.map((run) => this.admission.run(run.threadId, () => run.handOff())));
+    }
     const all = () => Promise.all([...this.hosted.values()].map((run) => run.done));
     const timedOut = await Promise.race([all().then(() => false), delay(graceMs).then(() => true)]);
     if (timedOut) {
@@ -166,7 +180,7 @@ export class Supervisor {
         if (strategy === "interrupt" || strategy === "rollback") await this.cancelThreadRuns(threadId, strategy, runId);
         return accepted("queued");
       }
-      if (await this.deps.threads.claim(threadId, runId)) {
+      if (await this.deps.threads.claim(threadId, runId, run.owner)) {
         run.start();
         return accepted("started");
       }
@@ -175,6 +189,11 @@ export class Supervisor {
     });
   }
 
+  /**
+   * A cancel is stored on the run record before it is acknowledged (DESIGN §7), then applied here
+   * if this worker hosts the run, else published on the control topic for the worker that does.
+   * A run hosted nowhere right now (its worker died) gets it from the record when taken over.
+   */
   private async cancelRun(command: RunCancelCommand): Promise<Reply> {
     const reply: Reply = {
       command_id: command.command_id ?? null,
@@ -182,15 +201,30 @@ export class Supervisor {
       thread_id: command.thread_id,
       accepted: true,
     };
-    if (await this.cancelHosted(command.run_id, command.action)) return reply;
     const record = await this.deps.runs.get(command.run_id);
     if (!record || record.thread_id !== command.thread_id) {
       throw new RunbusError("run_not_found", `Run ${command.run_id} does not exist on thread ${command.thread_id}.`);
     }
-    if (isTerminalRunStatus(record.status)) return { ...reply, disposition: "done" };
-    if (!this.deps.control) throw new RunbusError("run_not_found", `Run ${command.run_id} is not hosted by this worker.`, { retryable: true });
-    await this.deps.control.publish(command);
-    return { ...reply, disposition: "forwarded" };
+    const disposition = await this.cancelDurably(record.run_id, record.thread_id, command.action, { inAdmission: false });
+    return { ...reply, disposition };
+  }
+
+  /**
+   * Stores the cancel on the run, then applies it here or sends it to the run's host. Resolves
+   * `done` for a run that had already ended. `inAdmission`: the caller holds the thread's
+   * admission, where a pending run is cancelled directly.
+   */
+  private async cancelDurably(runId: string, threadId: string, action: CancelAction, options: { inAdmission: boolean }): Promise<"applied" | "stored" | "done"> {
+    const stored = await this.deps.runs.requestCancel(runId, { action, at: this.deps.clock.now() });
+    if (!stored || isTerminalRunStatus(stored.status)) return "done";
+    const hosted = this.hosted.get(runId);
+    if (hosted) {
+      if (options.inAdmission || !hosted.isPending) hosted.cancel(action);
+      else await this.admission.run(threadId, async () => hosted.cancel(action));
+      return "applied";
+    }
+    await this.deps.control?.publish({ type: "run.cancel", run_id: runId, thread_id: threadId, action });
+    return "stored";
   }
 
   /**
@@ -201,24 +235,27 @@ export class Supervisor {
   async takeOverExpired(limit = 20): Promise<number> {
     const { leaseMs } = this.deps;
     if (!leaseMs || this.lifecycle !== "running") return 0;
-    const now = this.deps.clock.now().getTime();
-    // Half a lease of grace absorbs clock skew between workers.
-    const expired = await this.deps.runs.listExpiredLeases(new Date(now - leaseMs / 2), limit);
+    // Lapsed by the database server's clock: no allowance for skew between workers is needed.
+    const expired = await this.deps.runs.listExpiredLeases(limit);
     let taken = 0;
     for (const seen of expired) {
       if (this.hosted.has(seen.run_id)) continue;
       // A run that ended, and whose worker died while writing its `end` or releasing its thread.
       const finishing = isTerminalRunStatus(seen.status);
       const executing = !finishing && seen.status !== "pending";
-      const record = await this.deps.runs.takeOver(seen, {
+      const sent = this.deps.clock.now().getTime();
+      const won = await this.deps.runs.takeOver(seen, {
         worker_id: this.deps.workerId,
-        // From now: a sweep over many runs on a slow database takes a while.
-        lease_until: new Date(this.deps.clock.now().getTime() + leaseMs),
         attempt: executing ? seen.attempt + 1 : seen.attempt,
+        leaseMs,
       });
-      if (!record) continue;
+      if (!won) continue;
+      // The lease ends no earlier than `leaseMs` after the takeover was sent, by this worker's clock.
+      const record = { ...won, lease_until: new Date(sent + leaseMs) };
       taken++;
       try {
+        // The thread slot the run holds moves to this worker, so its stale owner's release matches nothing.
+        await this.deps.threads.transferClaim(record.thread_id, record.run_id, { worker_id: record.worker_id, attempt: record.attempt });
         if (finishing) await this.finishTakenOver(record, leaseMs);
         else await this.adopt(record, executing);
       } catch (error) {
@@ -271,7 +308,15 @@ export class Supervisor {
     await run.open();
     this.hosted.set(record.run_id, run);
     void run.done.then(() => this.finished(run));
-    if (!executing) await this.pump(record.thread_id);
+    // A cancel stored while the run's worker was gone (or before it read the control topic).
+    const cancel = record.cancel_requested;
+    if (cancel) await this.admission.run(record.thread_id, async () => run.cancel(cancel.action));
+    if (executing) return;
+    const notBefore = record.not_before?.getTime() ?? 0;
+    const waitMs = notBefore - this.deps.clock.now().getTime();
+    // A delayed run keeps its time and its multitask strategy on its new worker.
+    if (run.isPending && waitMs > 0) this.schedule(run, record.request.multitask_strategy ?? "reject", waitMs);
+    else await this.pump(record.thread_id);
   }
 
   private async finishTakenOver(record: RunRecord, leaseMs: number): Promise<void> {
@@ -303,15 +348,42 @@ export class Supervisor {
     return { command_id: command.command_id ?? null, thread_id: command.thread_id, accepted: true };
   }
 
+  /**
+   * Deletes a thread, its runs and its checkpoints. Its live runs — on any worker — are cancelled
+   * through the durable path first, and the delete waits (bounded) until every one has ended in
+   * its record and the slot is free: checkpoints removed while a graph still writes would come back.
+   */
   private async deleteThread(command: ThreadDeleteCommand): Promise<Reply> {
     const threadId = command.thread_id;
     await this.admission.run(threadId, async () => {
-      await this.deps.threads.delete(threadId, { force: command.force ?? false });
-      for (const run of this.hosted.values()) if (run.threadId === threadId) run.cancel("interrupt");
+      const thread = await this.deps.threads.get(threadId);
+      if (!thread) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
+      if (thread.active_run_id !== null && !command.force) {
+        throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id}; delete it with force to override.`);
+      }
+      await this.cancelThreadRuns(threadId, "interrupt", null);
+      await this.settled(threadId);
+      await this.deps.threads.delete(threadId, { force: true });
       await this.deps.runs.deleteByThread(threadId);
       await this.deps.checkpointer?.deleteThread(threadId);
+      this.deps.guard?.forget(threadId);
     });
     return { command_id: command.command_id ?? null, thread_id: threadId, accepted: true };
+  }
+
+  /** Waits until the thread's slot is free and none of its runs is live or still finishing. */
+  private async settled(threadId: string): Promise<void> {
+    const deadline = this.deps.clock.now().getTime() + (this.deps.threadDeleteWaitMs ?? DEFAULT_THREAD_DELETE_WAIT_MS);
+    for (;;) {
+      const thread = await this.deps.threads.get(threadId);
+      const unsettled = (await this.deps.runs.listByThread(threadId)).filter((run) => !isTerminalRunStatus(run.status) || isHeldRun(run));
+      if ((thread?.active_run_id ?? null) === null && unsettled.length === 0) return;
+      if (this.deps.clock.now().getTime() >= deadline) {
+        const waiting = unsettled.map((run) => `${run.run_id} (${run.status})`).join(", ") || `the slot held by ${thread?.active_run_id}`;
+        throw new RunbusError("thread_busy", `Thread ${threadId} was not deleted: ${waiting} did not stop in time; try again.`, { retryable: true });
+      }
+      await delay(SETTLE_POLL_MS);
+    }
   }
 
   /**
@@ -322,8 +394,9 @@ export class Supervisor {
     // Resolved first: a graph that cannot be built leaves no run behind.
     const graph = await this.deps.graphs.resolve(record.graph_id);
     const { leaseMs } = this.deps;
-    // Queued runs are leased too, so another worker adopts them if this one dies.
-    if (leaseMs) Object.assign(record, { worker_id: this.deps.workerId, lease_until: new Date(this.deps.clock.now().getTime() + leaseMs) });
+    // The run's first owner. Queued runs are leased too, so another worker adopts them if this one dies.
+    record.worker_id = this.deps.workerId;
+    if (leaseMs) record.lease_until = new Date(this.deps.clock.now().getTime() + leaseMs);
     const { run: stored, created } = await this.deps.runs.create(record);
     if (!created) return { created: false, stored };
     const run = new RunActor(this.deps, { record, graph, ...(leaseMs ? { leaseMs } : {}) });
@@ -377,12 +450,17 @@ export class Supervisor {
           // still start in arrival order when a thread's runs are spread over workers.
           if (!run) return;
           if (!run.isPending) continue;
+          if (record.cancel_requested) {
+            // Cancelled while queued (the cancel reached the record, maybe not this worker): it never starts.
+            run.cancel(record.cancel_requested.action);
+            continue;
+          }
           if (!run.mayStartWrite) {
             // Its lease is (nearly) lapsed: another worker may be taking it over and would start it too.
             run.fence();
             continue;
           }
-          if (!(await this.deps.threads.claim(threadId, run.runId))) return;
+          if (!(await this.deps.threads.claim(threadId, run.runId, run.owner))) return;
           run.start();
           return;
         }
@@ -397,11 +475,25 @@ export class Supervisor {
     return (await this.deps.runs.listPending(threadId)).filter((r) => r.not_before === null || r.not_before.getTime() <= now);
   }
 
-  /** Cancels the thread's active and queued runs (other than `exceptRunId`) for an interrupt or rollback create. */
-  private async cancelThreadRuns(threadId: string, action: CancelAction, exceptRunId: string): Promise<void> {
-    for (const run of this.hosted.values()) {
-      if (run.threadId === threadId && run.runId !== exceptRunId) run.cancel(action);
+  /**
+   * Cancels the thread's active and queued runs (other than `exceptRunId`) wherever they execute,
+   * through the durable path (stored, then applied here or sent to their worker). Called within
+   * the thread's admission.
+   */
+  private async cancelThreadRuns(threadId: string, action: CancelAction, exceptRunId: string | null): Promise<void> {
+    for (const runId of await this.liveRunsOf(threadId)) {
+      if (runId !== exceptRunId) await this.cancelDurably(runId, threadId, action, { inAdmission: true });
     }
+  }
+
+  /** The thread's active run, its queued and delayed runs, and any run this worker hosts for it. */
+  private async liveRunsOf(threadId: string): Promise<Set<string>> {
+    const runIds = new Set<string>();
+    const thread = await this.deps.threads.get(threadId);
+    if (thread?.active_run_id) runIds.add(thread.active_run_id);
+    for (const record of await this.deps.runs.listPending(threadId)) runIds.add(record.run_id);
+    for (const run of this.hosted.values()) if (run.threadId === threadId) runIds.add(run.runId);
+    return runIds;
   }
 
   private schedule(run: RunActor, strategy: MultitaskStrategy, delayMs: number): void {

@@ -2,7 +2,7 @@ import { transition } from "xstate";
 import { RunbusError, messageOf } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { threadMachine, threadOutcome } from "../machines/thread.machine.js";
-import type { AuditSink, Clock, ThreadQuery, ThreadRecord, ThreadStore } from "../ports.js";
+import type { AuditSink, Clock, RunOwner, ThreadQuery, ThreadRecord, ThreadStore } from "../ports.js";
 import type { RunStatus, ThreadStatus } from "../protocol/run-status.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 
@@ -25,13 +25,18 @@ export interface RunEnding {
 /**
  * The single writer of thread state. Updates to one thread run one at a time; the active-run
  * slot is the store's conditional update, so it also holds across workers. Every status change
- * goes through the thread machine and onto the audit topic.
+ * goes through the thread machine and onto the audit topic, numbered by the seq the store keeps
+ * with the thread (so nothing here outlives a thread's updates).
  */
 export class ThreadStoreActor {
   private readonly serial = new KeyedSerializer();
-  private readonly auditSeq = new Map<string, number>();
 
   constructor(private readonly deps: ThreadStoreActorDeps) {}
+
+  /** Threads with an update queued or under way: all this actor holds per thread. */
+  get threadsInFlight(): number {
+    return this.serial.size;
+  }
 
   get(threadId: string): Promise<ThreadRecord | undefined> {
     return this.deps.store.get(threadId);
@@ -44,7 +49,7 @@ export class ThreadStoreActor {
   ensure(threadId: string, metadata: Record<string, unknown> = {}): Promise<{ thread: ThreadRecord; created: boolean }> {
     return this.serial.run(threadId, async () => {
       const result = await this.deps.store.create(threadId, metadata);
-      if (result.created) await this.publish(threadId, null, "idle", "created");
+      if (result.created) await this.publish(threadId, null, "idle", "created", 0);
       return result;
     });
   }
@@ -70,15 +75,31 @@ export class ThreadStoreActor {
     });
   }
 
-  /** Takes the active-run slot for `runId`; false when another run holds it. */
-  claim(threadId: string, runId: string): Promise<boolean> {
+  /** Takes the active-run slot for `runId`, held by its owner `holder`; false when another run holds it. */
+  claim(threadId: string, runId: string, holder: RunOwner): Promise<boolean> {
     return this.serial.run(threadId, async () => {
-      const before = await this.require(threadId);
-      if (before.active_run_id !== null) return before.active_run_id === runId;
-      const won = await this.deps.store.claim(threadId, runId);
-      if (won) await this.publish(threadId, before.status, "busy", `claimed:${runId}`);
-      return won;
+      let before = await this.deps.store.getWithSeq(threadId);
+      if (!before) throw notFound(threadId);
+      for (let attempt = 1; ; attempt++) {
+        const { thread, auditSeq } = before;
+        if (thread.active_run_id !== null) return thread.active_run_id === runId;
+        if (await this.deps.store.claim(threadId, runId, holder, auditSeq)) {
+          await this.publish(threadId, thread.status, "busy", `claimed:${runId}`, auditSeq);
+          return true;
+        }
+        // Another worker's claim (and release) took the seq since the read, or the thread is gone.
+        before = await this.deps.store.getWithSeq(threadId);
+        if (!before || attempt === CLAIM_TRIES) return false;
+      }
     });
+  }
+
+  /**
+   * Moves the slot `runId` holds (if it does) to the run's new owner after a takeover, so the
+   * stale owner's release matches nothing. Resolves whether the run holds the slot.
+   */
+  transferClaim(threadId: string, runId: string, holder: RunOwner): Promise<boolean> {
+    return this.serial.run(threadId, () => this.deps.store.transferClaim(threadId, runId, holder));
   }
 
   /**
@@ -87,26 +108,34 @@ export class ThreadStoreActor {
    */
   reannounceClaim(threadId: string, runId: string): Promise<void> {
     return this.serial.run(threadId, async () => {
-      const thread = await this.deps.store.get(threadId);
-      if (thread?.active_run_id !== runId) return;
-      await this.publish(threadId, null, thread.status, `claimed:${runId}`);
+      const held = await this.deps.store.getWithSeq(threadId);
+      if (held?.thread.active_run_id !== runId) return;
+      // While a run holds the slot its claim is the thread's latest transition: the same seq again.
+      await this.publish(threadId, null, held.thread.status, `claimed:${runId}`, Math.max(0, held.auditSeq - 1));
     });
   }
 
-  /** Frees the slot held by `runId` and sets the thread's status and title from how the run ended. */
-  release(threadId: string, runId: string, ending: RunEnding): Promise<ThreadStatus | undefined> {
+  /**
+   * Frees the slot held by `runId` under `holder` and sets the thread's status and title from how
+   * the run ended. Resolves undefined when the run does not hold the slot under that owner.
+   */
+  release(threadId: string, runId: string, holder: RunOwner, ending: RunEnding): Promise<ThreadStatus | undefined> {
     return this.serial.run(threadId, async () => {
-      const before = await this.deps.store.get(threadId);
-      if (!before || before.active_run_id !== runId) {
-        this.deps.logger.warn({ threadId, runId, holder: before?.active_run_id ?? null }, "release by a run that does not hold the thread");
+      const read = await this.deps.store.getWithSeq(threadId);
+      if (read?.thread.active_run_id !== runId) {
+        this.deps.logger.warn({ threadId, runId, holder: read?.thread.active_run_id ?? null }, "release by a run that does not hold the thread");
         return undefined;
       }
+      const before = read.thread;
       const current = threadMachine.resolveState({ value: before.status, context: { threadId, activeRunId: before.active_run_id } });
       const [next] = transition(threadMachine, current, { type: "RELEASE", runId, outcome: threadOutcome(ending.runStatus, ending.hasNext) });
       const status = next.value as ThreadStatus;
       const patch = ending.title === null ? { status } : { status, display_name: ending.title };
-      if (!(await this.deps.store.release(threadId, runId, patch))) return undefined;
-      await this.publish(threadId, before.status, status, `released:${runId}:${ending.runStatus}`);
+      if (!(await this.deps.store.release(threadId, runId, holder, patch, read.auditSeq))) {
+        this.deps.logger.warn({ threadId, runId, attempt: holder.attempt }, "release by a stale owner of the run: another worker holds the thread for it");
+        return undefined;
+      }
+      await this.publish(threadId, before.status, status, `released:${runId}:${ending.runStatus}`, read.auditSeq);
       return status;
     });
   }
@@ -117,9 +146,7 @@ export class ThreadStoreActor {
     return thread;
   }
 
-  private async publish(threadId: string, from: ThreadStatus | null, to: ThreadStatus, cause: string): Promise<void> {
-    const seq = this.auditSeq.get(threadId) ?? 0;
-    this.auditSeq.set(threadId, seq + 1);
+  private async publish(threadId: string, from: ThreadStatus | null, to: ThreadStatus, cause: string, seq: number): Promise<void> {
     try {
       await this.deps.audit.record({
         kind: "thread",
@@ -137,6 +164,9 @@ export class ThreadStoreActor {
     }
   }
 }
+
+/** Claims lost to other workers' transitions in a row before this one counts as lost to them. */
+const CLAIM_TRIES = 5;
 
 function notFound(threadId: string): RunbusError {
   return new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);

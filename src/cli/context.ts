@@ -48,6 +48,7 @@ export function openClient(config: RunbusConfigWithKafka): RunbusClient {
     brokers: config.kafka.brokers,
     topicPrefix: config.topicPrefix,
     eventTopicMode: config.eventTopicMode,
+    streamGapTimeoutMs: config.streamGapTimeoutMs,
     ssl: config.kafka.ssl,
     ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
     logger: clientLogger(),

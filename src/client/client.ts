@@ -22,6 +22,11 @@ export interface ClientOptions {
   sasl?: NonNullable<RunbusConfig["kafka"]>["sasl"];
   /** How long to wait for a worker's reply to a command. */
   replyTimeoutMs?: number;
+  /**
+   * How long a stream read waits for a missing seq once a later one has arrived, before it fails
+   * with `stream_gap` (RUNBUS_STREAM_GAP_TIMEOUT_MS; default 30 s). A read's own `gapTimeoutMs` wins.
+   */
+  streamGapTimeoutMs?: number;
   /** Where the workers keep threads, for `threads.get` and `threads.list`. */
   mongodb?: { uri: string; dbName?: string };
   logger?: Logger;
@@ -156,7 +161,9 @@ export class RunbusClient {
 
   private async *streamRun(runId: string, options: ReadOptions): AsyncGenerator<StreamedEvent> {
     await this.ready();
-    yield* readRun(this.kafka, this.admin, this.topics, runId, this.options.eventTopicMode ?? "per-run", options);
+    const { streamGapTimeoutMs } = this.options;
+    const read = { ...(streamGapTimeoutMs !== undefined ? { gapTimeoutMs: streamGapTimeoutMs } : {}), ...options };
+    yield* readRun(this.kafka, this.admin, this.topics, runId, this.options.eventTopicMode ?? "per-run", read);
   }
 
   private ready(): Promise<void> {

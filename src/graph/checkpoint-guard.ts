@@ -1,22 +1,56 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, Checkpoint } from "@langchain/langgraph-checkpoint";
+import { silentLogger, type Logger } from "../logger.js";
+
+export interface CheckpointGuardOptions {
+  /** How long `settle` lets an aborted graph go on writing before it fences the thread anyway. */
+  settleTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** What a settle watches on its thread: the graph writes that went through since it began. */
+interface Watch {
+  started: number;
+  runIds: Set<string>;
+  watchers: number;
+}
 
 /**
  * Stands between graphs and the checkpointer so a cancelled run can be fenced off its thread.
  * An aborted LangGraph stream rejects before its loop has finished writing: the checkpoints of
  * the steps it streamed are written one after another in the background and can land after the
  * rejection, on top of a rollback's restore or after the thread's status was read. Once a thread
- * is fenced, graph writes to it are dropped.
+ * is fenced, graph writes to it are dropped. A checkpoint write cannot carry a MongoDB condition
+ * on the run's owner, so a run also binds its lease to its thread: a write that its lease's local
+ * deadline no longer allows is dropped (and the run, told by the check, stops).
+ *
+ * Nothing is kept for a thread once its run has ended normally: per-thread state lives only
+ * while a run writes, binds its lease or settles, and a fence lives from a cancel until the
+ * thread's next run (or its deletion, `forget`).
  */
 export class CheckpointGuard {
   /** The saver graphs are compiled with. Restores and deletes use the unguarded one. */
   readonly saver: BaseCheckpointSaver;
   private readonly fenced = new Set<string>();
+  /**
+   * Runs whose graph went on writing past a settle's timeout (by `configurable.run_id`): their
+   * writes stay dropped after their thread moves on to its next run. One per graph that ignores
+   * its abort, which is itself a leak the log reports.
+   */
+  private readonly runaways = new Set<string>();
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
-  /** Writes started per thread, to see whether a write began during a quiet period. */
-  private readonly started = new Map<string, number>();
+  private readonly watches = new Map<string, Watch>();
+  /** Per thread, whether the lease of the run writing to it still allows a write. */
+  private readonly leases = new Map<string, () => boolean>();
+  private readonly settleTimeoutMs: number;
+  private readonly logger: Logger;
 
-  constructor(readonly inner: BaseCheckpointSaver) {
+  constructor(
+    readonly inner: BaseCheckpointSaver,
+    options: CheckpointGuardOptions = {},
+  ) {
+    this.settleTimeoutMs = options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+    this.logger = options.logger ?? silentLogger();
     this.saver = new Proxy(inner, {
       get: (target, property) => {
         if (property === "put") {
@@ -45,36 +79,80 @@ export class CheckpointGuard {
   /**
    * Lets the aborted graph finish the writes it has queued (until none has started for
    * `quietMs`), then fences the thread: an interrupted run keeps the checkpoints of the steps it
-   * completed, and nothing lands after.
+   * completed, and nothing lands after. A graph still writing after `settleTimeoutMs` is fenced
+   * off at once — the thread and, by run id, the run — so its run can finish and free the thread.
    */
   async settle(threadId: string, quietMs = 50): Promise<void> {
-    for (;;) {
-      const pending = this.inflight.get(threadId);
-      if (pending) await Promise.allSettled([...pending]);
-      const before = this.started.get(threadId) ?? 0;
-      await new Promise((resolve) => setTimeout(resolve, quietMs));
-      if ((this.started.get(threadId) ?? 0) === before && !this.inflight.has(threadId)) break;
+    const deadline = Date.now() + this.settleTimeoutMs;
+    const watch = this.watch(threadId);
+    try {
+      for (;;) {
+        const pending = this.inflight.get(threadId);
+        if (pending && !(await settledBy([...pending], deadline))) break;
+        const before = watch.started;
+        await sleep(Math.max(0, Math.min(quietMs, deadline - Date.now())));
+        if (watch.started === before && !this.inflight.has(threadId)) {
+          // Nothing can start between this check and the fence: both happen in this turn.
+          await this.fence(threadId);
+          return;
+        }
+        if (Date.now() >= deadline) break;
+      }
+    } finally {
+      this.unwatch(threadId, watch);
     }
-    await this.fence(threadId);
+    this.fenced.add(threadId);
+    for (const runId of watch.runIds) this.runaways.add(runId);
+    this.logger.warn(
+      { threadId, runIds: [...watch.runIds], timeoutMs: this.settleTimeoutMs },
+      "an aborted graph went on writing checkpoints: fenced off its thread without waiting for it",
+    );
+  }
+
+  /**
+   * Graph writes to the thread go through only while `allowsWrite()` says so. Returns the unbind
+   * function, which leaves a later binding of the thread alone.
+   */
+  bindLease(threadId: string, allowsWrite: () => boolean): () => void {
+    this.leases.set(threadId, allowsWrite);
+    return () => {
+      if (this.leases.get(threadId) === allowsWrite) this.leases.delete(threadId);
+    };
   }
 
   /** A new run owns the thread: its graph writes go through again. */
   unfence(threadId: string): void {
     this.fenced.delete(threadId);
-    this.started.delete(threadId);
+  }
+
+  /** The thread was deleted, its runs over: nothing to fence on it any more (a runaway run stays fenced by its id). */
+  forget(threadId: string): void {
+    this.fenced.delete(threadId);
   }
 
   isFenced(threadId: string): boolean {
     return this.fenced.has(threadId);
   }
 
+  /** Threads the guard keeps anything for: bounded by runs under way and fenced threads, not by history. */
+  get size(): number {
+    return new Set([...this.fenced, ...this.inflight.keys(), ...this.watches.keys(), ...this.leases.keys()]).size;
+  }
+
   private guarded<T>(config: RunnableConfig, write: () => Promise<T>, dropped: () => T): Promise<T> {
     const threadId = config.configurable?.thread_id as string | undefined;
     if (threadId === undefined) return write();
-    if (this.fenced.has(threadId)) return Promise.resolve(dropped());
+    const runId = config.configurable?.run_id as string | undefined;
+    if (this.fenced.has(threadId) || (runId !== undefined && this.runaways.has(runId))) return Promise.resolve(dropped());
+    const allowsWrite = this.leases.get(threadId);
+    if (allowsWrite && !allowsWrite()) return Promise.resolve(dropped());
+    const watch = this.watches.get(threadId);
+    if (watch) {
+      watch.started++;
+      if (runId !== undefined) watch.runIds.add(runId);
+    }
     const pending = this.inflight.get(threadId) ?? new Set<Promise<unknown>>();
     this.inflight.set(threadId, pending);
-    this.started.set(threadId, (this.started.get(threadId) ?? 0) + 1);
     const promise = write();
     pending.add(promise);
     const done = () => {
@@ -84,4 +162,33 @@ export class CheckpointGuard {
     promise.then(done, done);
     return promise;
   }
+
+  private watch(threadId: string): Watch {
+    const watch = this.watches.get(threadId) ?? { started: 0, runIds: new Set<string>(), watchers: 0 };
+    watch.watchers++;
+    this.watches.set(threadId, watch);
+    return watch;
+  }
+
+  private unwatch(threadId: string, watch: Watch): void {
+    if (--watch.watchers === 0 && this.watches.get(threadId) === watch) this.watches.delete(threadId);
+  }
+}
+
+/** Long enough for a loaded database to take an aborted graph's last few checkpoints. */
+const DEFAULT_SETTLE_TIMEOUT_MS = 10_000;
+
+/** Whether every one of `promises` settled before `deadline`. */
+async function settledBy(promises: Array<Promise<unknown>>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([Promise.allSettled(promises).then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

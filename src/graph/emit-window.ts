@@ -12,12 +12,12 @@ export class EmitWindow {
   constructor(private readonly size: number) {}
 
   async push(emit: Promise<void>): Promise<void> {
+    // Observed before anything is thrown: an emit refused after a failure must not go unhandled.
+    const settled = emit.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
     this.throwIfFailed();
-    this.inFlight.push(
-      emit.catch((error: unknown) => {
-        this.failure ??= { error };
-      }),
-    );
+    this.inFlight.push(settled);
     if (this.inFlight.length >= this.size) await this.inFlight.shift();
     this.throwIfFailed();
   }

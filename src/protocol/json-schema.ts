@@ -201,7 +201,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       cause: "Why, such as `accepted`, `admitted`, `graph_completed`, `graph_failed`, `cancel_interrupt`, `cancel_rollback`, `restore_done`, `deadline_passed`.",
       at: "When, as an ISO 8601 UTC timestamp.",
       worker_id: "The worker that made the transition.",
-      seq: "Counts this worker's records for this run or thread, from 0.",
+      seq: "Orders the records of this run (across its attempts) or this thread (across workers and restarts), from 0; with worker_id it makes the record's ce_id.",
     },
   },
   {
@@ -216,7 +216,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       run_id: "The run, for run commands (also a generated one).",
       thread_id: "The command's thread, or null when it could not be read.",
       accepted: "Whether the command was accepted.",
-      disposition: "For an accepted run.create: `started`, `queued`, `scheduled` or `duplicate` (a retry). For an accepted run.cancel: `forwarded` to the worker hosting the run, or `done` (it had already ended).",
+      disposition: "For an accepted run.create: `started`, `queued`, `scheduled` or `duplicate` (a retry). For an accepted run.cancel, stored on the run record first: `applied` (by the worker that answered), `stored` (its owner applies it from the control topic, or the worker that takes the run over next), or `done` (it had already ended).",
       reason: "Why the command was rejected, in a sentence.",
       code: `Why the command was rejected: one of ${WIRE_ERROR_CODES.map((code) => `\`${code}\``).join(", ")}.`,
     },

@@ -8,10 +8,12 @@ export const replySchema = z.object({
   accepted: z.boolean(),
   /**
    * For accepted runs: started at once, queued behind the active run, scheduled (after_seconds),
-   * or already known (a retry). For cancels: forwarded to the worker hosting the run, or done
+   * or already known (a retry). For cancels, each stored on the run record before this reply:
+   * applied (by the worker that answered, which hosts the run), stored (the run's owner applies
+   * it when it reads the control topic, or whichever worker takes the run over next), or done
    * (the run had already ended).
    */
-  disposition: z.enum(["started", "queued", "scheduled", "duplicate", "forwarded", "done"]).optional(),
+  disposition: z.enum(["started", "queued", "scheduled", "duplicate", "applied", "stored", "done"]).optional(),
   reason: z.string().optional(),
   code: z.string().optional(),
 });

@@ -17,6 +17,7 @@ export class TestClock implements Clock {
 }
 
 const ids = (records: ThreadRecord[]): string[] => records.map((t) => t.thread_id);
+const w1 = { worker_id: "w1", attempt: 1 };
 
 /**
  * The ThreadStore port's behaviour, shared by the in-memory store and MongoThreadStore.
@@ -63,39 +64,102 @@ export function threadStoreContract(
         const thread = id(`race-${round}`);
         await store.create(thread, {});
         const runs = Array.from({ length: 50 }, (_, i) => `run-${round}-${i}`);
-        const results = await Promise.all(runs.map((run) => store.claim(thread, run)));
+        const results = await Promise.all(runs.map((run) => store.claim(thread, run, w1)));
 
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = runs[results.indexOf(true)];
         expect(await store.get(thread)).toMatchObject({ active_run_id: winner, status: "busy" });
-        expect(await store.claim(thread, "late")).toBe(false);
+        expect(await store.claim(thread, "late", w1)).toBe(false);
       }
     });
 
     it("refuses a claim on a thread that does not exist", async () => {
-      expect(await store.claim(id("missing"), "run-1")).toBe(false);
+      expect(await store.claim(id("missing"), "run-1", w1)).toBe(false);
       expect(await store.get(id("missing"))).toBeUndefined();
     });
 
     it("lets only the holder release the slot, which can then be claimed again", async () => {
       await store.create(id("a"), {});
       clock.advance();
-      expect(await store.claim(id("a"), "run-1")).toBe(true);
+      expect(await store.claim(id("a"), "run-1", w1)).toBe(true);
       const held = await store.get(id("a"));
       expect(held).toMatchObject({ active_run_id: "run-1", status: "busy", updated_at: clock.now() });
 
       clock.advance();
-      expect(await store.release(id("a"), "run-2", { status: "idle" })).toBe(false);
+      expect(await store.release(id("a"), "run-2", w1, { status: "idle" })).toBe(false);
+      // The right run, but another owner of it: another worker, or an earlier attempt.
+      expect(await store.release(id("a"), "run-1", { worker_id: "w2", attempt: 1 }, { status: "idle" })).toBe(false);
+      expect(await store.release(id("a"), "run-1", { worker_id: "w1", attempt: 0 }, { status: "idle" })).toBe(false);
       expect(await store.get(id("a"))).toEqual(held);
 
       const releasedAt = clock.advance();
-      expect(await store.release(id("a"), "run-1", { status: "error", display_name: "failed once" })).toBe(true);
+      expect(await store.release(id("a"), "run-1", w1, { status: "error", display_name: "failed once" })).toBe(true);
       expect(await store.get(id("a"))).toMatchObject({ active_run_id: null, status: "error", display_name: "failed once", updated_at: releasedAt });
-      expect(await store.release(id("a"), "run-1", { status: "idle" })).toBe(false);
+      expect(await store.release(id("a"), "run-1", w1, { status: "idle" })).toBe(false);
 
-      expect(await store.claim(id("a"), "run-3")).toBe(true);
-      expect(await store.claim(id("a"), "run-4")).toBe(false);
+      expect(await store.claim(id("a"), "run-3", w1)).toBe(true);
+      expect(await store.claim(id("a"), "run-4", w1)).toBe(false);
       expect(await store.get(id("a"))).toMatchObject({ active_run_id: "run-3", status: "busy" });
+    });
+
+    it("moves the slot to the run's new owner after a takeover, so only the new owner's release frees it", async () => {
+      await store.create(id("t"), {});
+      expect(await store.claim(id("t"), "run-1", w1)).toBe(true);
+      const taker = { worker_id: "w2", attempt: 2 };
+      expect(await store.transferClaim(id("t"), "run-1", taker)).toBe(true);
+      expect(await store.release(id("t"), "run-1", w1, { status: "idle" })).toBe(false);
+      expect(await store.get(id("t"))).toMatchObject({ active_run_id: "run-1", status: "busy" });
+      // A later taker moves it on from whichever owner holds it.
+      const next = { worker_id: "w3", attempt: 3 };
+      expect(await store.transferClaim(id("t"), "run-1", next)).toBe(true);
+      expect(await store.release(id("t"), "run-1", taker, { status: "idle" })).toBe(false);
+      expect(await store.release(id("t"), "run-1", next, { status: "idle" })).toBe(true);
+      // A run that does not hold the slot has nothing to move.
+      expect(await store.transferClaim(id("t"), "run-1", next)).toBe(false);
+      expect(await store.transferClaim(id("missing"), "run-1", next)).toBe(false);
+    });
+
+    it("numbers the thread's transitions: creation 0, then one seq per claim and release that happened", async () => {
+      const seq = async () => (await store.getWithSeq(id("a")))?.auditSeq;
+      expect(await store.getWithSeq(id("a"))).toBeUndefined();
+      await store.create(id("a"), {});
+      expect(await store.getWithSeq(id("a"))).toEqual({ thread: await store.get(id("a")), auditSeq: 1 });
+      await store.create(id("a"), {});
+      expect(await seq()).toBe(1);
+
+      expect(await store.claim(id("a"), "run-1", w1)).toBe(true);
+      expect(await seq()).toBe(2);
+      expect(await store.claim(id("a"), "run-2", w1)).toBe(false);
+      expect(await store.transferClaim(id("a"), "run-1", { worker_id: "w2", attempt: 2 })).toBe(true);
+      expect(await store.release(id("a"), "run-1", w1, { status: "idle" })).toBe(false);
+      await store.update(id("a"), { metadata: { renamed: true } });
+      expect(await seq()).toBe(2);
+
+      expect(await store.release(id("a"), "run-1", { worker_id: "w2", attempt: 2 }, { status: "idle" })).toBe(true);
+      expect(await seq()).toBe(3);
+    });
+
+    it("takes a given seq only while it is the thread's next one, so a decision on an overtaken read matches nothing", async () => {
+      await store.create(id("a"), {});
+      // Another worker claimed and released the thread after this one read seq 1.
+      expect(await store.claim(id("a"), "run-1", w1, 1)).toBe(true);
+      expect(await store.release(id("a"), "run-1", w1, { status: "idle" }, 2)).toBe(true);
+      const before = await store.get(id("a"));
+
+      expect(await store.claim(id("a"), "run-2", w1, 1)).toBe(false);
+      expect(await store.get(id("a"))).toEqual(before);
+      expect(await store.claim(id("a"), "run-2", w1, 3)).toBe(true);
+      expect(await store.release(id("a"), "run-2", w1, { status: "idle" }, 3)).toBe(false);
+      expect(await store.get(id("a"))).toMatchObject({ active_run_id: "run-2", status: "busy" });
+      expect(await store.release(id("a"), "run-2", w1, { status: "idle" }, 4)).toBe(true);
+      expect((await store.getWithSeq(id("a")))?.auditSeq).toBe(5);
+    });
+
+    it("of 50 concurrent claims given the same seq, one wins and takes it", async () => {
+      await store.create(id("a"), {});
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.claim(id("a"), `run-${i}`, w1, 1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.getWithSeq(id("a")))?.auditSeq).toBe(2);
     });
 
     it("lists threads most recently updated first, filtered by status and metadata, paged by limit and offset", async () => {
@@ -107,7 +171,7 @@ export function threadStoreContract(
       clock.advance();
       await store.create(id("4"), { team: "core", tier: 1 });
       clock.advance();
-      await store.claim(id("1"), "run-1"); // now the most recently updated, and busy
+      await store.claim(id("1"), "run-1", w1); // now the most recently updated, and busy
 
       expect(ids(await store.list())).toEqual([id("1"), id("4"), id("3"), id("2")]);
       expect(ids(await store.list({ status: "busy" }))).toEqual([id("1")]);

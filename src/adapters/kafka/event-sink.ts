@@ -10,6 +10,8 @@ import type { Topics } from "./topics.js";
 /**
  * Run events onto Kafka: the run's own topic (created on admission, before the first event),
  * or the shared topic keyed by run id. The value is the event's data; its name and seq are headers.
+ * A run's events are one chain of the producer: once one fails, the run's later ones fail unsent
+ * until `nextSeq` has read where its stream stands, so no seq lands after one that did not.
  */
 export class KafkaEventSink implements RunEventSink {
   constructor(
@@ -19,9 +21,12 @@ export class KafkaEventSink implements RunEventSink {
     private readonly options: { mode: "per-run" | "shared"; source: string; kafka: Kafka; admin: Admin },
   ) {}
 
-  nextSeq(runId: string): Promise<number> {
+  async nextSeq(runId: string): Promise<number> {
     const { kafka, admin, mode } = this.options;
-    return nextSeqOnTopic(kafka, admin, this.topics.eventsOf(runId, mode), runId, mode === "shared");
+    const next = await nextSeqOnTopic(kafka, admin, this.topics.eventsOf(runId, mode), runId, mode === "shared");
+    // Whoever asks goes on from here, where the stream really stands.
+    this.producer.reopen(chainOf(runId));
+    return next;
   }
 
   async open(runId: string): Promise<void> {
@@ -29,7 +34,8 @@ export class KafkaEventSink implements RunEventSink {
   }
 
   emit(event: RunEvent): Promise<void> {
-    return this.producer.send(this.topics.eventsOf(event.run_id, this.options.mode), {
+    const topic = this.topics.eventsOf(event.run_id, this.options.mode);
+    const message = {
       key: event.run_id,
       value: JSON.stringify(event.data ?? null),
       timestamp: String(Date.parse(event.at)),
@@ -41,6 +47,11 @@ export class KafkaEventSink implements RunEventSink {
         time: new Date(event.at),
         extra: { runbus_event: event.name, runbus_seq: String(event.seq), runbus_run_id: event.run_id },
       }),
-    });
+    };
+    return this.producer.send(topic, message, { chain: chainOf(event.run_id) });
   }
+}
+
+function chainOf(runId: string): string {
+  return `events:${runId}`;
 }

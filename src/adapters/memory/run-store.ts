@@ -1,9 +1,11 @@
-import { isHeldRun, type RunPatch, type RunRecord, type RunStore } from "../../ports.js";
-import type { RunStatus } from "../../protocol/run-status.js";
+import { isHeldRun, isOwnedBy, systemClock, type CancelRequest, type Clock, type RunOwner, type RunPatch, type RunRecord, type RunStore } from "../../ports.js";
+import { isTerminalRunStatus, type RunStatus } from "../../protocol/run-status.js";
 
-/** Runs in a Map, in insertion order (which is arrival order). */
+/** Runs in a Map, in insertion order (which is arrival order). Lease times come from `clock`. */
 export class MemoryRunStore implements RunStore {
   private readonly runs = new Map<string, RunRecord>();
+
+  constructor(private readonly clock: Clock = systemClock) {}
 
   async create(run: RunRecord): Promise<{ run: RunRecord; created: boolean }> {
     const existing = this.runs.get(run.run_id);
@@ -17,10 +19,17 @@ export class MemoryRunStore implements RunStore {
     return run && structuredClone(run);
   }
 
-  async update(runId: string, patch: RunPatch): Promise<RunRecord | undefined> {
+  async update(runId: string, owner: RunOwner, patch: RunPatch): Promise<boolean> {
+    const run = this.runs.get(runId);
+    if (!run || !isOwnedBy(run, owner)) return false;
+    Object.assign(run, structuredClone(patch));
+    return true;
+  }
+
+  async requestCancel(runId: string, request: CancelRequest): Promise<RunRecord | undefined> {
     const run = this.runs.get(runId);
     if (!run) return undefined;
-    Object.assign(run, structuredClone(patch));
+    if (!isTerminalRunStatus(run.status) && run.cancel_requested?.action !== "rollback") run.cancel_requested = structuredClone(request);
     return structuredClone(run);
   }
 
@@ -35,39 +44,40 @@ export class MemoryRunStore implements RunStore {
     return [...this.runs.values()].filter((r) => r.thread_id === threadId && r.status === "pending").map((r) => structuredClone(r));
   }
 
-  async renewLeases(runIds: readonly string[], workerId: string, leaseUntil: Date): Promise<string[]> {
+  async renewLeases(runs: ReadonlyArray<{ run_id: string; attempt: number }>, workerId: string, leaseMs: number): Promise<string[]> {
     const renewed: string[] = [];
-    for (const runId of runIds) if (await this.renewLease(runId, workerId, leaseUntil)) renewed.push(runId);
+    for (const { run_id, attempt } of runs) if (await this.renewLease(run_id, { worker_id: workerId, attempt }, leaseMs)) renewed.push(run_id);
     return renewed;
   }
 
-  async renewLease(runId: string, workerId: string, leaseUntil: Date): Promise<boolean> {
+  async renewLease(runId: string, owner: RunOwner, leaseMs: number): Promise<boolean> {
     const run = this.runs.get(runId);
-    if (!run || run.worker_id !== workerId || !isHeldRun(run)) return false;
-    run.lease_until = leaseUntil;
+    if (!run || !isOwnedBy(run, owner) || !isHeldRun(run)) return false;
+    run.lease_until = this.leaseFromNow(leaseMs);
     return true;
   }
 
-  async listExpiredLeases(before: Date, limit: number): Promise<RunRecord[]> {
+  async listExpiredLeases(limit: number): Promise<RunRecord[]> {
+    const now = this.clock.now();
     return [...this.runs.values()]
-      .filter((r) => isHeldRun(r) && r.lease_until! < before)
+      .filter((r) => isHeldRun(r) && r.lease_until! < now)
       .sort((a, b) => a.lease_until!.getTime() - b.lease_until!.getTime())
       .slice(0, limit)
       .map((r) => structuredClone(r));
   }
 
-  async takeOver(seen: RunRecord, patch: { worker_id: string; lease_until: Date; attempt: number }): Promise<RunRecord | undefined> {
+  async takeOver(seen: RunRecord, patch: { worker_id: string; attempt: number; leaseMs: number }): Promise<RunRecord | undefined> {
     const run = this.runs.get(seen.run_id);
     if (
       !run ||
       !isHeldRun(run) ||
-      run.worker_id !== seen.worker_id ||
-      run.attempt !== seen.attempt ||
-      run.lease_until?.getTime() !== seen.lease_until?.getTime()
+      !isOwnedBy(run, seen) ||
+      run.lease_until?.getTime() !== seen.lease_until?.getTime() ||
+      run.lease_until! >= this.clock.now()
     ) {
       return undefined;
     }
-    Object.assign(run, patch);
+    Object.assign(run, { worker_id: patch.worker_id, attempt: patch.attempt, lease_until: this.leaseFromNow(patch.leaseMs) });
     return structuredClone(run);
   }
 
@@ -79,5 +89,9 @@ export class MemoryRunStore implements RunStore {
     let removed = 0;
     for (const [id, run] of this.runs) if (run.thread_id === threadId && this.runs.delete(id)) removed++;
     return removed;
+  }
+
+  private leaseFromNow(leaseMs: number): Date {
+    return new Date(this.clock.now().getTime() + leaseMs);
   }
 }

@@ -1,16 +1,25 @@
-import type { ThreadQuery, ThreadRecord, ThreadStore } from "../../ports.js";
+import { isOwnedBy, type RunOwner, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
 import { systemClock, type Clock } from "../../ports.js";
 import { matchesMetadata } from "./match-metadata.js";
 
 /** Threads in a Map. Each method completes synchronously, so a claim is atomic in-process. */
 export class MemoryThreadStore implements ThreadStore {
   private readonly threads = new Map<string, ThreadRecord>();
+  /** Who holds each thread's active-run slot: the owner of its active run. */
+  private readonly holders = new Map<string, RunOwner>();
+  /** Each thread's next audit seq (see ThreadStore). */
+  private readonly auditSeqs = new Map<string, number>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
   async get(threadId: string): Promise<ThreadRecord | undefined> {
     const thread = this.threads.get(threadId);
     return thread && structuredClone(thread);
+  }
+
+  async getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number } | undefined> {
+    const thread = this.threads.get(threadId);
+    return thread && { thread: structuredClone(thread), auditSeq: this.auditSeqs.get(threadId) ?? 0 };
   }
 
   async create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }> {
@@ -27,6 +36,8 @@ export class MemoryThreadStore implements ThreadStore {
       updated_at: now,
     };
     this.threads.set(threadId, thread);
+    // The creation took seq 0.
+    this.auditSeqs.set(threadId, 1);
     return { thread: structuredClone(thread), created: true };
   }
 
@@ -50,13 +61,16 @@ export class MemoryThreadStore implements ThreadStore {
   }
 
   async delete(threadId: string): Promise<boolean> {
+    this.holders.delete(threadId);
+    this.auditSeqs.delete(threadId);
     return this.threads.delete(threadId);
   }
 
-  async claim(threadId: string, runId: string): Promise<boolean> {
+  async claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number): Promise<boolean> {
     const thread = this.threads.get(threadId);
-    if (!thread || thread.active_run_id !== null) return false;
+    if (!thread || thread.active_run_id !== null || !this.takeSeq(threadId, auditSeq)) return false;
     thread.active_run_id = runId;
+    this.holders.set(threadId, { ...holder });
     thread.status = "busy";
     thread.updated_at = this.clock.now();
     return true;
@@ -65,12 +79,31 @@ export class MemoryThreadStore implements ThreadStore {
   async release(
     threadId: string,
     runId: string,
+    holder: RunOwner,
     patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>,
+    auditSeq?: number,
   ): Promise<boolean> {
     const thread = this.threads.get(threadId);
-    if (!thread || thread.active_run_id !== runId) return false;
+    const current = this.holders.get(threadId);
+    if (!thread || thread.active_run_id !== runId || !current || !isOwnedBy(current, holder)) return false;
+    if (!this.takeSeq(threadId, auditSeq)) return false;
     thread.active_run_id = null;
+    this.holders.delete(threadId);
     Object.assign(thread, patch, { updated_at: this.clock.now() });
+    return true;
+  }
+
+  async transferClaim(threadId: string, runId: string, holder: RunOwner): Promise<boolean> {
+    if (this.threads.get(threadId)?.active_run_id !== runId) return false;
+    this.holders.set(threadId, { ...holder });
+    return true;
+  }
+
+  /** Takes the thread's next seq for a transition, if it is `expected` (when given). */
+  private takeSeq(threadId: string, expected: number | undefined): boolean {
+    const next = this.auditSeqs.get(threadId) ?? 0;
+    if (expected !== undefined && expected !== next) return false;
+    this.auditSeqs.set(threadId, next + 1);
     return true;
   }
 }

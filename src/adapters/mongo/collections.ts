@@ -1,12 +1,9 @@
 import type { Collection, Db } from "mongodb";
 import type { JournalDocument, RunDocument, ThreadDocument } from "./documents.js";
-import type { ThreadClaimDocument } from "./thread-claims.js";
 
 export const THREADS = "threads";
 export const RUNS = "runs";
 export const RUN_EVENTS = "run_events";
-export const THREAD_CLAIMS = "thread_claims";
-export const RUN_TAKEOVERS = "run_takeovers";
 
 // ignoreUndefined: an optional field left undefined is omitted rather than stored as null, so a
 // document reads back as the record that was written (and `$set` skips undefined patch fields).
@@ -22,22 +19,6 @@ export function runsCollection(db: Db): Collection<RunDocument> {
 
 export function runEventsCollection(db: Db): Collection<JournalDocument> {
   return db.collection<JournalDocument>(RUN_EVENTS, options);
-}
-
-export function threadClaimsCollection(db: Db): Collection<ThreadClaimDocument> {
-  return db.collection<ThreadClaimDocument>(THREAD_CLAIMS, options);
-}
-
-/** One document per takeover of a run: its unique `_id` lets exactly one worker take the run over. */
-export interface RunTakeoverDocument {
-  _id: string;
-  run_id: string;
-  worker_id: string;
-  taken_at: Date;
-}
-
-export function runTakeoversCollection(db: Db): Collection<RunTakeoverDocument> {
-  return db.collection<RunTakeoverDocument>(RUN_TAKEOVERS, options);
 }
 
 /** True for the server's "E11000 duplicate key" answer to an insert. */

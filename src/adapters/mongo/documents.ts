@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { ObjectId } from "mongodb";
 import { z } from "zod";
 import { RunbusError } from "../../errors.js";
 import type { JournalEntry, RunRecord, ThreadRecord } from "../../ports.js";
-import { runCreateSchema } from "../../protocol/commands.js";
+import { CANCEL_ACTIONS, runCreateSchema } from "../../protocol/commands.js";
 import { RUN_STATUSES, THREAD_STATUSES, type ThreadStatus } from "../../protocol/run-status.js";
 import { metadataIndex } from "./metadata-index.js";
 
@@ -23,22 +22,26 @@ export interface ThreadDocument {
   active_run_id: string | null;
   created_at: Date;
   updated_at: Date;
-  /** Which vacancy of the active-run slot is current: see thread-claims.ts. */
-  slot_epoch: string;
-  slot_seq: number;
+  /** The owner of the active run, which holds the slot (see MongoThreadStore); null while the slot is free. */
+  active_worker_id?: string | null;
+  active_attempt?: number | null;
+  /** The seq of the thread's next audit transition (see ThreadStore). */
+  audit_seq?: number;
 }
 
 /** A run record as stored: keyed by its id, with the command as text and its arrival order. */
-export type RunDocument = Omit<RunRecord, "run_id" | "request" | "machine" | "end_seq"> & {
+export type RunDocument = Omit<RunRecord, "run_id" | "request" | "machine" | "end_seq" | "cancel_requested"> & {
   _id: string;
   /**
-   * The run.create command as JSON text. Stored as text because FerretDB rejects nested arrays and
-   * keys containing '.' or starting with '$', which a graph input (message tuples) may well have.
+   * The run.create command as JSON text: a graph input may hold keys containing '.' or starting
+   * with '$', which MongoDB stores but cannot query or update by, and the record is only ever read
+   * back whole.
    */
   request: string;
   /** Absent from documents written before they were kept. */
   machine?: string | null;
   end_seq?: number | null;
+  cancel_requested?: RunRecord["cancel_requested"];
   /** Orders runs created in the same millisecond (see arrival.ts). */
   arrival: number;
 };
@@ -72,12 +75,17 @@ const threadSchema = z.object({
   updated_at: z.date(),
 });
 
-const slotSchema = z.object({
+const holderSchema = z.object({
   _id: z.string(),
   active_run_id: z.string().nullable(),
-  // Absent from documents not written by MongoThreadStore.create: matched as missing.
-  slot_epoch: z.string().optional(),
-  slot_seq: z.number().int().nonnegative().optional(),
+  // Absent from documents written before slots recorded their holder: matched as null.
+  active_worker_id: z.string().nullable().optional(),
+  active_attempt: z.number().int().nonnegative().nullable().optional(),
+});
+
+const auditSeqSchema = z.object({
+  // Absent from documents written before threads kept it: no transition was counted yet.
+  audit_seq: z.number().int().nonnegative().default(0),
 });
 
 const runSchema = z.object({
@@ -100,6 +108,8 @@ const runSchema = z.object({
   machine: z.string().nullable().default(null),
   // Absent until the run ends (and from documents written before finishing was tracked).
   end_seq: z.number().int().nonnegative().nullable().optional(),
+  // Absent until a cancel arrives.
+  cancel_requested: z.object({ action: z.enum(CANCEL_ACTIONS), at: z.date() }).nullable().optional(),
 });
 
 const journalBase = { run_id: z.string(), thread_id: z.string(), at: z.date() };
@@ -125,12 +135,18 @@ function parse<T>(collection: string, schema: z.ZodType<T>, document: unknown): 
 
 export function threadToDocument(thread: ThreadRecord): ThreadDocument {
   const { thread_id, ...fields } = thread;
-  return { _id: thread_id, ...fields, metadata_index: metadataIndex(thread.metadata), slot_epoch: randomUUID(), slot_seq: 0 };
+  // The creation took seq 0.
+  return { _id: thread_id, ...fields, metadata_index: metadataIndex(thread.metadata), active_worker_id: null, active_attempt: null, audit_seq: 1 };
 }
 
-/** The fields of a thread document that say who holds its active-run slot, and in which vacancy. */
-export function threadSlotFromDocument(document: unknown): z.infer<typeof slotSchema> {
-  return parse("threads", slotSchema, document);
+/** The seq of a thread document's next audit transition. */
+export function threadAuditSeqFromDocument(document: unknown): number {
+  return parse("threads", auditSeqSchema, document).audit_seq;
+}
+
+/** The fields of a thread document that say which run holds its active-run slot, and under which owner. */
+export function threadHolderFromDocument(document: unknown): z.infer<typeof holderSchema> {
+  return parse("threads", holderSchema, document);
 }
 
 export function threadFromDocument(document: unknown): ThreadRecord {

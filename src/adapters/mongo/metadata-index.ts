@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 
 /**
- * Exact metadata matching that MongoDB and FerretDB answer alike.
+ * Exact metadata matching, the same on MongoDB as in the memory store.
  *
- * A dot-notation filter (`metadata.k: v`) is not the memory store's `isDeepStrictEqual`: both servers
- * match an array that merely contains `v`, let `null` match a missing key, and compare embedded
+ * A dot-notation filter (`metadata.k: v`) is not the memory store's `isDeepStrictEqual`: MongoDB
+ * matches an array that merely contains `v`, let `null` match a missing key, and compare embedded
  * documents in key order. So each thread stores one fingerprint per top-level metadata entry, a hash
  * of the canonical JSON of `[key, value]` with object keys sorted, and a filter becomes
- * `metadata_index: {$all: [fingerprints]}`: a plain array match every server supports.
+ * `metadata_index: {$all: [fingerprints]}`: a plain array match.
  */
 export function metadataIndex(metadata: Record<string, unknown>): string[] {
   return Object.entries(metadata)

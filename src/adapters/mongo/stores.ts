@@ -3,13 +3,16 @@ import { MongoClient, type Db, type MongoClientOptions } from "mongodb";
 import { RunbusError, messageOf } from "../../errors.js";
 import { redactUri, type Logger } from "../../logger.js";
 import { systemClock, type Clock } from "../../ports.js";
-import { runEventsCollection, runTakeoversCollection, runsCollection, threadClaimsCollection, threadsCollection } from "./collections.js";
+import { probeAtomicUpdates, type ProbeDocument } from "./atomicity-probe.js";
+import { runEventsCollection, runsCollection, threadsCollection } from "./collections.js";
 import { ensureIndexes } from "./indexes.js";
 import { MongoJournal, type MongoJournalOptions } from "./journal.js";
 import { MongoRunStore } from "./run-store.js";
 import { createMongoSaver } from "./saver.js";
-import { updatesNeedClaimTokens } from "./thread-claims.js";
 import { MongoThreadStore } from "./thread-store.js";
+
+/** Where the start-up probe races its updates; each round's document is deleted after it. */
+const ATOMICITY_PROBE = "runbus_atomicity_probe";
 
 export interface OpenMongoStoresOptions {
   uri: string;
@@ -18,14 +21,16 @@ export interface OpenMongoStoresOptions {
   checkpointCollectionName?: string;
   checkpointWritesCollectionName?: string;
   journal?: Omit<MongoJournalOptions, "logger">;
-  /** Arbitrate thread claims through `thread_claims` (see thread-claims.ts). Default: only on FerretDB. */
-  claimTokens?: boolean;
+  /** Race a few conditional updates at start and refuse a server that does not apply them atomically (default true). */
+  probeAtomicity?: boolean;
   clock?: Clock;
   logger?: Logger;
 }
 
 export interface MongoStores {
   client: MongoClient;
+  /** A client of its own for lease renewals and takeovers, so they never queue behind checkpoint traffic. */
+  leaseClient: MongoClient;
   db: Db;
   threads: MongoThreadStore;
   runs: MongoRunStore;
@@ -35,13 +40,21 @@ export interface MongoStores {
   close(): Promise<void>;
 }
 
-/** Connects, creates the indexes, and returns every MongoDB-backed store on one client. */
+/** Leases need few connections, and must never wait for one behind a burst of checkpoint writes. */
+const LEASE_POOL = { maxPoolSize: 4, minPoolSize: 1 } as const;
+
+/**
+ * Connects, checks that the server's conditional updates are atomic, creates the indexes, and
+ * returns every MongoDB-backed store: leases on a client of their own, the rest on one client.
+ */
 export async function openMongoStores(options: OpenMongoStoresOptions): Promise<MongoStores> {
   const client = new MongoClient(options.uri, options.clientOptions);
+  const leaseClient = new MongoClient(options.uri, { ...options.clientOptions, ...LEASE_POOL });
+  const closeBoth = () => Promise.allSettled([client.close(), leaseClient.close()]);
   try {
-    await client.connect();
+    await Promise.all([client.connect(), leaseClient.connect()]);
   } catch (error) {
-    await client.close().catch(() => undefined);
+    await closeBoth();
     throw new RunbusError("mongodb_unreachable", `No MongoDB server answered at ${redactUri(options.uri)}: ${messageOf(error)}`, {
       retryable: true,
       cause: error,
@@ -49,24 +62,23 @@ export async function openMongoStores(options: OpenMongoStoresOptions): Promise<
   }
   try {
     const db = client.db(options.dbName);
+    if (options.probeAtomicity ?? true) {
+      await probeAtomicUpdates(db.collection<ProbeDocument>(ATOMICITY_PROBE), { server: redactUri(options.uri) });
+    }
     await ensureIndexes(db);
     const checkpointer = await createMongoSaver(client, {
       dbName: options.dbName,
       ...(options.checkpointCollectionName === undefined ? {} : { checkpointCollectionName: options.checkpointCollectionName }),
       ...(options.checkpointWritesCollectionName === undefined ? {} : { checkpointWritesCollectionName: options.checkpointWritesCollectionName }),
     });
-    const claimTokens = options.claimTokens ?? (await updatesNeedClaimTokens(db));
-    if (claimTokens) options.logger?.info("thread claims take a token in thread_claims first: this server's updates are not atomic");
     const journal = new MongoJournal(runEventsCollection(db), { ...options.journal, ...(options.logger ? { logger: options.logger } : {}) });
     let closing: Promise<void> | undefined;
     return {
       client,
+      leaseClient,
       db,
-      threads: new MongoThreadStore(threadsCollection(db), {
-        clock: options.clock ?? systemClock,
-        ...(claimTokens ? { claims: threadClaimsCollection(db) } : {}),
-      }),
-      runs: new MongoRunStore(runsCollection(db), undefined, claimTokens ? runTakeoversCollection(db) : undefined),
+      threads: new MongoThreadStore(threadsCollection(db), { clock: options.clock ?? systemClock }),
+      runs: new MongoRunStore(runsCollection(db), undefined, runsCollection(leaseClient.db(options.dbName))),
       journal,
       checkpointer,
       close: () =>
@@ -76,12 +88,12 @@ export async function openMongoStores(options: OpenMongoStoresOptions): Promise<
           } catch (error) {
             options.logger?.error({ err: error, unwritten: journal.buffered }, "journal entries lost at close: the last write failed");
           } finally {
-            await client.close();
+            await closeBoth();
           }
         })()),
     };
   } catch (error) {
-    await client.close().catch(() => undefined);
+    await closeBoth();
     throw error;
   }
 }

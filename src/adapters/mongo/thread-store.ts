@@ -1,35 +1,39 @@
 import type { Collection, Filter } from "mongodb";
-import { systemClock, type Clock, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
+import { systemClock, type Clock, type RunOwner, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
 import { isDuplicateKey } from "./collections.js";
-import { threadFromDocument, threadSlotFromDocument, threadToDocument, type ThreadDocument } from "./documents.js";
+import { threadAuditSeqFromDocument, threadFromDocument, threadHolderFromDocument, threadToDocument, type ThreadDocument } from "./documents.js";
 import { metadataFilter, metadataIndex } from "./metadata-index.js";
-import { claimKey, type ThreadClaimDocument } from "./thread-claims.js";
 
 export interface MongoThreadStoreOptions {
   clock?: Clock;
-  /** Arbitrate claims through tokens in this collection first: for servers without atomic updates (FerretDB; see thread-claims.ts). */
-  claims?: Collection<ThreadClaimDocument>;
 }
 
 /**
  * Threads in the `threads` collection. The active-run slot is one conditional update on one
- * document (`active_run_id: null → runId`): no transaction, no partial or TTL index.
+ * document (`active_run_id: null → runId`) that also records the slot's holder — the run's
+ * owner (`active_worker_id`, `active_attempt`) — so a stale worker's release of a run that was
+ * taken over matches nothing. The same update takes the thread's next audit seq (`$inc`), so the
+ * seqs stay in the order of the transitions whichever worker makes them. No transaction, no
+ * partial or TTL index.
  */
 export class MongoThreadStore implements ThreadStore {
   private readonly clock: Clock;
-  private readonly claims: Collection<ThreadClaimDocument> | undefined;
 
   constructor(
     private readonly threads: Collection<ThreadDocument>,
     options: MongoThreadStoreOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
-    this.claims = options.claims;
   }
 
   async get(threadId: string): Promise<ThreadRecord | undefined> {
     const document = await this.threads.findOne({ _id: threadId });
     return document ? threadFromDocument(document) : undefined;
+  }
+
+  async getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number } | undefined> {
+    const document = await this.threads.findOne({ _id: threadId });
+    return document ? { thread: threadFromDocument(document), auditSeq: threadAuditSeqFromDocument(document) } : undefined;
   }
 
   async create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }> {
@@ -83,58 +87,66 @@ export class MongoThreadStore implements ThreadStore {
   }
 
   async delete(threadId: string): Promise<boolean> {
-    const result = await this.threads.deleteOne({ _id: threadId });
-    // Tokens of a deleted thread only take space: a thread created again gets a new epoch.
-    await this.claims?.deleteMany({ thread_id: threadId });
-    return result.deletedCount === 1;
+    return (await this.threads.deleteOne({ _id: threadId })).deletedCount === 1;
   }
 
-  async claim(threadId: string, runId: string): Promise<boolean> {
-    if (!this.claims) return this.take(threadId, runId, {});
-    const document = await this.threads.findOne({ _id: threadId });
-    if (!document) return false;
-    const slot = threadSlotFromDocument(document);
-    if (slot.active_run_id !== null) return false;
-    const key = claimKey(threadId, slot);
-    try {
-      await this.claims.insertOne({ _id: key, thread_id: threadId, run_id: runId, claimed_at: this.clock.now() });
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      // The same run claiming again (a re-run after a crash between token and update) carries on.
-      const token = await this.claims.findOne({ _id: key });
-      if (token?.run_id !== runId) return false;
-    }
-    // The filter pins the vacancy, so a token taken from a stale read cannot claim a later one.
-    const won = await this.take(threadId, runId, {
-      slot_epoch: slot.slot_epoch ?? { $exists: false },
-      slot_seq: slot.slot_seq ?? { $exists: false },
-    });
-    if (!won) await this.claims.deleteOne({ _id: key, run_id: runId });
-    return won;
+  async claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number): Promise<boolean> {
+    const result = await this.threads.updateOne(
+      { _id: threadId, active_run_id: null, ...seqFilter(auditSeq) },
+      { $set: { active_run_id: runId, ...holderFields(holder), status: "busy", updated_at: this.clock.now() }, $inc: { audit_seq: 1 } },
+    );
+    return result.matchedCount === 1;
   }
 
   async release(
     threadId: string,
     runId: string,
+    holder: RunOwner,
     patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>,
+    auditSeq?: number,
   ): Promise<boolean> {
     const result = await this.threads.updateOne(
-      { _id: threadId, active_run_id: runId },
+      { _id: threadId, active_run_id: runId, ...holderFields(holder), ...seqFilter(auditSeq) },
       {
-        $set: { active_run_id: null, status: patch.status, display_name: patch.display_name, updated_at: this.clock.now() },
-        // A new vacancy: the next claim needs a new token.
-        $inc: { slot_seq: 1 },
+        $set: { active_run_id: null, active_worker_id: null, active_attempt: null, status: patch.status, display_name: patch.display_name, updated_at: this.clock.now() },
+        $inc: { audit_seq: 1 },
       },
     );
-    if (result.matchedCount === 1) await this.claims?.deleteMany({ thread_id: threadId, run_id: runId });
     return result.matchedCount === 1;
   }
 
-  private async take(threadId: string, runId: string, vacancy: Filter<ThreadDocument>): Promise<boolean> {
-    const result = await this.threads.updateOne(
-      { _id: threadId, active_run_id: null, ...vacancy },
-      { $set: { active_run_id: runId, status: "busy", updated_at: this.clock.now() } },
-    );
-    return result.matchedCount === 1;
+  /**
+   * Compare-and-set from the holder as read: of concurrent transfers from one holder, one wins.
+   * Only the worker that won the run's takeover transfers its slot, so there is no contest but
+   * with a stale taker, whose transfer then matches nothing.
+   */
+  async transferClaim(threadId: string, runId: string, holder: RunOwner): Promise<boolean> {
+    for (let attempt = 0; attempt < TRANSFER_TRIES; attempt++) {
+      const document = await this.threads.findOne({ _id: threadId, active_run_id: runId });
+      if (!document) return false;
+      const current = threadHolderFromDocument(document);
+      const filter: Filter<ThreadDocument> = {
+        _id: threadId,
+        active_run_id: runId,
+        active_worker_id: current.active_worker_id ?? null,
+        active_attempt: current.active_attempt ?? null,
+      };
+      const result = await this.threads.updateOne(filter, { $set: { ...holderFields(holder), updated_at: this.clock.now() } });
+      if (result.matchedCount === 1) return true;
+    }
+    return false;
   }
+}
+
+/** A transfer loses a compare-and-set only to another transfer or a release; more than a few means it is contested for good. */
+const TRANSFER_TRIES = 5;
+
+/** Matches a thread whose next audit seq is `auditSeq`, when given; a document without one counts from 0. */
+function seqFilter(auditSeq: number | undefined): Filter<ThreadDocument> {
+  if (auditSeq === undefined) return {};
+  return { audit_seq: auditSeq === 0 ? { $not: { $gt: 0 } } : auditSeq };
+}
+
+function holderFields(holder: RunOwner): Pick<ThreadDocument, "active_worker_id" | "active_attempt"> {
+  return { active_worker_id: holder.worker_id, active_attempt: holder.attempt };
 }

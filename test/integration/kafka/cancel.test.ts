@@ -54,7 +54,7 @@ describe("run.cancel through Kafka on one worker", () => {
 
     const reply = await setup.client.runs.cancel(threadId, runId, "interrupt");
     expect(reply).toMatchObject({ accepted: true, run_id: runId, thread_id: threadId });
-    expect(reply.disposition).toBeUndefined();
+    expect(reply.disposition).toBe("applied");
 
     const events = await collectEvents(setup.client, runId);
     expect(endOf(events)).toEqual({ status: "interrupted" });
@@ -200,10 +200,12 @@ describe("run.cancel through the control topic with two workers in one group", (
     for (const [i, run] of runs.entries()) {
       const consumedByHost = owners.get(run.partition) === clientIdOf(first);
       expect(replies[i]).toMatchObject({ accepted: true, run_id: run.runId });
-      // The host cancels at once; the other worker forwards the cancel on the control topic.
-      expect(replies[i]?.disposition).toBe(consumedByHost ? undefined : "forwarded");
+      // Stored on the run either way; the host applies it at once, the other worker leaves it to
+      // the host, which reads it from the control topic.
+      expect(replies[i]?.disposition).toBe(consumedByHost ? "applied" : "stored");
+      expect((await stores.runs.get(run.runId))?.cancel_requested?.action).toBe(run.action);
     }
-    expect(replies.filter((reply) => reply.disposition === "forwarded").length).toBeGreaterThanOrEqual(2);
+    expect(replies.filter((reply) => reply.disposition === "stored").length).toBeGreaterThanOrEqual(2);
 
     for (const run of runs) {
       const end = endOf(await collectEvents(first.client, run.runId));

@@ -4,20 +4,14 @@ import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { MongoClient, type Collection, type Db } from "mongodb";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import {
-  runEventsCollection,
-  runTakeoversCollection,
-  runsCollection,
-  threadClaimsCollection,
-  threadsCollection,
-} from "../../../src/adapters/mongo/collections.js";
+import { probeAtomicUpdates, type ProbeDocument } from "../../../src/adapters/mongo/atomicity-probe.js";
+import { runEventsCollection, runsCollection, threadsCollection } from "../../../src/adapters/mongo/collections.js";
 import type { JournalDocument } from "../../../src/adapters/mongo/documents.js";
 import { INDEXES, ensureIndexes } from "../../../src/adapters/mongo/indexes.js";
 import { MongoJournal, type MongoJournalOptions } from "../../../src/adapters/mongo/journal.js";
 import { MongoRunStore } from "../../../src/adapters/mongo/run-store.js";
 import { createMongoSaver } from "../../../src/adapters/mongo/saver.js";
 import { openMongoStores } from "../../../src/adapters/mongo/stores.js";
-import { claimKey, updatesNeedClaimTokens } from "../../../src/adapters/mongo/thread-claims.js";
 import { MongoThreadStore, type MongoThreadStoreOptions } from "../../../src/adapters/mongo/thread-store.js";
 import { RunbusError } from "../../../src/errors.js";
 import type { Logger } from "../../../src/logger.js";
@@ -31,7 +25,6 @@ const client = new MongoClient(uri);
 const dbName = `runbus_stores_${randomUUID().replaceAll("-", "")}`;
 await client.connect();
 const db: Db = client.db(dbName);
-const ferret = await updatesNeedClaimTokens(db);
 const journals: MongoJournal[] = [];
 
 beforeAll(async () => {
@@ -53,85 +46,43 @@ function journalOn(collection: Collection<JournalDocument>, options: MongoJourna
 
 async function emptyThreadStore(options: MongoThreadStoreOptions): Promise<MongoThreadStore> {
   await threadsCollection(db).deleteMany({});
-  await threadClaimsCollection(db).deleteMany({});
   return new MongoThreadStore(threadsCollection(db), options);
 }
 
 // Each case starts from empty collections; the journal cases use fresh run ids instead.
-threadStoreContract("MongoThreadStore with claim tokens", (clock) => emptyThreadStore({ clock, claims: threadClaimsCollection(db) }));
-// Without tokens only where the server's conditional updates are atomic (MongoDB). On FerretDB
-// openMongoStores always uses tokens, which the "claim tokens" case below checks.
-if (!ferret) threadStoreContract("MongoThreadStore", (clock) => emptyThreadStore({ clock }));
+threadStoreContract("MongoThreadStore", (clock) => emptyThreadStore({ clock }));
 runStoreContract("MongoRunStore", async () => {
   await runsCollection(db).deleteMany({});
-  await runTakeoversCollection(db).deleteMany({});
-  // As openMongoStores wires it: takeover tokens where updates are not atomic (FerretDB).
-  return new MongoRunStore(runsCollection(db), undefined, ferret ? runTakeoversCollection(db) : undefined);
+  return new MongoRunStore(runsCollection(db));
 });
 journalContract("MongoJournal", (limits) => {
   const journal = journalOn(runEventsCollection(db), limits);
   return { journal, held: () => journal.buffered };
 });
 
-describe("claim tokens", () => {
-  it("are used on FerretDB and only there", async () => {
-    const stores = await openMongoStores({ uri, dbName: `${dbName}_tokens` });
+describe("atomic conditional updates", () => {
+  it("hold on this server: the start-up probe passes with many contenders", async () => {
+    await expect(probeAtomicUpdates(db.collection<ProbeDocument>("atomicity_probe"), { contenders: 32, rounds: 5 })).resolves.toBeUndefined();
+    expect(await db.collection("atomicity_probe").countDocuments()).toBe(0);
+  });
+
+  it("renew leases and take runs over on a client of their own", async () => {
+    const stores = await openMongoStores({ uri, dbName: `${dbName}_leases` });
     try {
-      await stores.threads.create("t-tokens", {});
-      expect(await stores.threads.claim("t-tokens", "run-1")).toBe(true);
-      expect(await stores.db.collection("thread_claims").countDocuments({ thread_id: "t-tokens" })).toBe(ferret ? 1 : 0);
+      expect(stores.leaseClient).not.toBe(stores.client);
+      const owner = { worker_id: "w1", attempt: 1 };
+      await stores.runs.create(pendingRun("r-lease", "t-lease", new Date(), { status: "running", ...owner, lease_until: new Date(Date.now() - 1000) }));
+      // The lease lapsed by the server's clock: another worker takes it over, and the stale owner
+      // can renew nothing afterwards.
+      const seen = (await stores.runs.listExpiredLeases(10)).find((run) => run.run_id === "r-lease");
+      expect(seen).toBeDefined();
+      expect(await stores.runs.takeOver(seen!, { worker_id: "w2", attempt: 2, leaseMs: 30_000 })).toMatchObject({ worker_id: "w2", attempt: 2 });
+      expect(await stores.runs.renewLeases([{ run_id: "r-lease", attempt: 1 }], "w1", 30_000)).toEqual([]);
+      expect(await stores.runs.renewLeases([{ run_id: "r-lease", attempt: 2 }], "w2", 30_000)).toEqual(["r-lease"]);
     } finally {
       await stores.db.dropDatabase();
       await stores.close();
     }
-  });
-
-  it("let the same run finish a claim whose update never ran", async () => {
-    const threads = await emptyThreadStore({ claims: threadClaimsCollection(db) });
-    await threads.create("t-crash", {});
-    const document = await threadsCollection(db).findOne({ _id: "t-crash" });
-    const key = claimKey("t-crash", document!);
-    // As if the claimer died between its token insert and its update.
-    await threadClaimsCollection(db).insertOne({ _id: key, thread_id: "t-crash", run_id: "run-1", claimed_at: new Date() });
-
-    expect(await threads.claim("t-crash", "run-2")).toBe(false);
-    expect(await threads.claim("t-crash", "run-1")).toBe(true);
-    expect(await threads.get("t-crash")).toMatchObject({ active_run_id: "run-1", status: "busy" });
-  });
-
-  it("are removed on release and with their thread", async () => {
-    const claims = threadClaimsCollection(db);
-    const threads = await emptyThreadStore({ claims });
-    await threads.create("t-life", {});
-    expect(await threads.claim("t-life", "run-1")).toBe(true);
-    expect(await claims.countDocuments({ thread_id: "t-life" })).toBe(1);
-    expect(await threads.release("t-life", "run-1", { status: "idle" })).toBe(true);
-    expect(await claims.countDocuments({ thread_id: "t-life" })).toBe(0);
-    expect(await threads.claim("t-life", "run-2")).toBe(true);
-    expect(await threads.delete("t-life")).toBe(true);
-    expect(await claims.countDocuments({ thread_id: "t-life" })).toBe(0);
-  });
-
-  it("cannot claim with a stale read of the thread: the update pins the vacancy read", async () => {
-    const claims = threadClaimsCollection(db);
-    const real = await emptyThreadStore({ claims });
-    await real.create("t-stale", {});
-    const before = await threadsCollection(db).findOne({ _id: "t-stale" });
-    expect(await real.claim("t-stale", "run-1")).toBe(true);
-    expect(await real.release("t-stale", "run-1", { status: "idle" })).toBe(true);
-
-    // A claimer that read the thread while it was free the first time, and inserts its token only now.
-    const staleThreads = new Proxy(threadsCollection(db), {
-      get(target, property, receiver) {
-        if (property === "findOne") return async () => before;
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
-    const stale = new MongoThreadStore(staleThreads, { claims });
-    expect(await stale.claim("t-stale", "late")).toBe(false);
-    expect(await claims.countDocuments({ thread_id: "t-stale", run_id: "late" })).toBe(0);
-    expect(await real.get("t-stale")).toMatchObject({ active_run_id: null, status: "idle" });
-    expect(await real.claim("t-stale", "run-2")).toBe(true);
   });
 });
 
@@ -278,7 +229,6 @@ describe("documents of an unexpected shape", () => {
     await expectBadDocument(runs.get("bad-run-1"), "runs document bad-run-1 is malformed", "graph_id", "created_at");
     await expectBadDocument(runs.listByThread(thread), "runs document bad-run-1 is malformed");
     await expectBadDocument(runs.listPending(thread), "runs document bad-run-1 is malformed");
-    await expectBadDocument(runs.update("bad-run-1", { status: "running" }), "runs document bad-run-1 is malformed");
 
     const { arrival: _arrival, ...valid } = { ...(await documentOf(pendingRun("bad-run-2", thread, new Date()))), arrival: 2 };
     await db.collection("runs").insertOne({ ...valid, _id: "bad-run-2" as never, request: "{not json" });
@@ -347,14 +297,15 @@ describe("openMongoStores", () => {
   it("finds threads, runs, journal entries and checkpoints again after a restart", async () => {
     const restartDb = `runbus_restart_${randomUUID().replaceAll("-", "")}`;
     const thread = `t-${randomUUID()}`;
-    const run = pendingRun(`r-${randomUUID()}`, thread, new Date());
+    const owner = { worker_id: "w-1", attempt: 1 };
+    const run = pendingRun(`r-${randomUUID()}`, thread, new Date(), owner);
     const checkpoint = { ...emptyCheckpoint(), id: uuid6(-1), channel_values: { messages: ["hello"] }, channel_versions: { messages: 1 } };
 
     const first = await openMongoStores({ uri, dbName: restartDb });
     const { thread: created } = await first.threads.create(thread, { owner: "ann" });
     await first.runs.create(run);
-    expect(await first.threads.claim(thread, run.run_id)).toBe(true);
-    await first.runs.update(run.run_id, { status: "running", worker_id: "w-1" });
+    expect(await first.threads.claim(thread, run.run_id, owner)).toBe(true);
+    expect(await first.runs.update(run.run_id, owner, { status: "running" })).toBe(true);
     first.journal.append(llmCall(run.run_id, 42)); // left for close() to write
     await first.checkpointer.put({ configurable: { thread_id: thread, checkpoint_ns: "" } }, checkpoint, { source: "input", step: -1, parents: {} });
     await first.close();
@@ -364,8 +315,8 @@ describe("openMongoStores", () => {
     try {
       expect(await second.threads.get(thread)).toEqual({ ...created, status: "busy", active_run_id: run.run_id, updated_at: expect.any(Date) });
       expect(await second.threads.list({ metadata: { owner: "ann" } })).toHaveLength(1);
-      expect(await second.threads.claim(thread, "someone-else")).toBe(false);
-      expect(await second.runs.get(run.run_id)).toEqual({ ...run, status: "running", worker_id: "w-1" });
+      expect(await second.threads.claim(thread, "someone-else", owner)).toBe(false);
+      expect(await second.runs.get(run.run_id)).toEqual({ ...run, status: "running" });
       expect(numbers(await second.journal.list(run.run_id))).toEqual([42]);
       const tuple = await second.checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: "" } });
       expect(tuple?.checkpoint.id).toBe(checkpoint.id);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { waitForTopicLeaders } from "../../../src/adapters/kafka/topic-admin.js";
 
 const kafka = new Kafka({ clientId: "runbus-smoke", brokers: inject("kafkaBrokers"), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -12,10 +13,22 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
+/**
+ * Creates a topic and waits until the broker serves it. Not `waitForLeaders: true`: kafkajs's wait
+ * fails at once when the broker has not applied the controller's new topic yet (it answers
+ * UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition"), which a busy
+ * machine sees often; see waitForTopicLeaders.
+ */
+async function createTopic(topic: string, numPartitions: number): Promise<boolean> {
+  const created = await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: false });
+  await waitForTopicLeaders(admin, [topic]);
+  return created;
+}
+
 describe("the Kafka broker", () => {
   it("creates, lists and deletes topics through the admin API", async () => {
     const topic = `smoke.admin.${randomUUID()}`;
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).toBe(true);
+    expect(await createTopic(topic, 3)).toBe(true);
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(metadata.topics[0]?.partitions).toHaveLength(3);
 
@@ -27,7 +40,7 @@ describe("the Kafka broker", () => {
   it("delivers a produced batch to a consumer group in order and keeps its committed offsets", async () => {
     const topic = `smoke.batch.${randomUUID()}`;
     const groupId = `smoke-group-${randomUUID()}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopic(topic, 2);
 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -57,6 +70,26 @@ describe("the Kafka broker", () => {
     expect(rest.map((r) => r.i)).toEqual([200]);
 
     await admin.deleteTopics({ topics: [topic] });
+  });
+
+  it("serves every topic of a burst of creations to a producer at once", async () => {
+    // Many creations at once keep the broker applying the controller's records behind its
+    // answers: kafkajs's `waitForLeaders: true` failed for some of such a burst in most tries here.
+    const topics = Array.from({ length: 60 }, () => `smoke.burst.${randomUUID()}`);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      const outcomes = await Promise.allSettled(
+        topics.map(async (topic) => {
+          await createTopic(topic, 4);
+          await producer.send({ topic, messages: [{ key: "k", value: "v" }], acks: -1 });
+        }),
+      );
+      expect(outcomes.filter((outcome) => outcome.status === "rejected")).toEqual([]);
+    } finally {
+      await producer.disconnect();
+      await admin.deleteTopics({ topics, timeout: 30_000 });
+    }
   });
 });
 

@@ -1,5 +1,8 @@
 import { MemorySaver } from "@langchain/langgraph";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { LeaseKeeper } from "../../../src/actors/lease-keeper.js";
+import { silentLogger } from "../../../src/logger.js";
+import { systemClock } from "../../../src/ports.js";
 import { MemoryAuditLog } from "../../../src/adapters/memory/audit-log.js";
 import { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
 import { MemoryJournal } from "../../../src/adapters/memory/journal.js";
@@ -29,8 +32,19 @@ function cluster(options: { onWorkerLoss?: "resume" | "fail" } = {}) {
   const graphs = lifecycleGraphs({ steps: quickSlowGraph(12, 100) });
   const worker = (workerId: string) =>
     new Runtime({ graphs, checkpointer, adapters, workerId, leaseMs: LEASE_MS, ...(options.onWorkerLoss ? { onWorkerLoss: options.onWorkerLoss } : {}) });
-  return { adapters, checkpointer, a: worker("worker-a"), b: worker("worker-b") };
+  const b = worker("worker-b");
+  // Worker A renews nothing, as a worker that died; B is alive and keeps the runs it takes over,
+  // however slow the machine is (a 1.2 s lease lapses quickly under load).
+  const keeper = new LeaseKeeper({ runs: adapters.runs, clock: systemClock, logger: silentLogger(), workerId: "worker-b", hosted: () => b.supervisor.activeRuns.values() }, LEASE_MS);
+  keeper.start();
+  keepers.push(keeper);
+  return { adapters, checkpointer, a: worker("worker-a"), b };
 }
+
+const keepers: LeaseKeeper[] = [];
+afterEach(() => {
+  for (const keeper of keepers.splice(0)) keeper.stop();
+});
 
 async function collect(events: MemoryEventLog, runId: string): Promise<RunEvent[]> {
   const all: RunEvent[] = [];
@@ -107,8 +121,9 @@ describe("takeover after a worker loss (DESIGN §7)", () => {
     // pending, leased to A, and the thread's slot is held by the run.
     const reply = await a.submit({ type: "run.create", thread_id: threadId, graph_id: "echo", run_id: runId, input: { messages: [] }, after_seconds: 3600 });
     expect(reply.disposition).toBe("scheduled");
-    await adapters.runs.update(runId, { not_before: null });
-    expect(await adapters.threads.claim(threadId, runId)).toBe(true);
+    const ownerA = { worker_id: "worker-a", attempt: 1 };
+    expect(await adapters.runs.update(runId, ownerA, { not_before: null })).toBe(true);
+    expect(await adapters.threads.claim(threadId, runId, ownerA)).toBe(true);
     await takeOverWhenExpired(b);
 
     const events = await collect(adapters.events, runId);
@@ -164,7 +179,7 @@ describe("takeover after a worker loss (DESIGN §7)", () => {
         end_seq: 1,
       }),
     );
-    expect(await adapters.threads.claim(threadId, runId)).toBe(true);
+    expect(await adapters.threads.claim(threadId, runId, { worker_id: "worker-a", attempt: 1 })).toBe(true);
     await adapters.events.open(runId);
     await adapters.events.emit({ run_id: runId, thread_id: threadId, seq: 0, name: "metadata", data: { run_id: runId, thread_id: threadId, attempt: 1 }, at: died.toISOString() });
 

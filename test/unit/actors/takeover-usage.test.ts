@@ -1,0 +1,116 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { AIMessage } from "@langchain/core/messages";
+import { Annotation, END, MemorySaver, MessagesAnnotation, START, StateGraph, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { LeaseKeeper } from "../../../src/actors/lease-keeper.js";
+import { MemoryAuditLog } from "../../../src/adapters/memory/audit-log.js";
+import { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
+import { MemoryJournal } from "../../../src/adapters/memory/journal.js";
+import { MemoryReplyLog } from "../../../src/adapters/memory/reply-log.js";
+import { MemoryRunStore } from "../../../src/adapters/memory/run-store.js";
+import { MemoryThreadStore } from "../../../src/adapters/memory/thread-store.js";
+import type { GraphFactoryOptions } from "../../../src/graph/example-graph.js";
+import { ScriptedChatModel } from "../../../src/graph/fake-chat-model.js";
+import { systemClock, type TokenUsage } from "../../../src/ports.js";
+import type { RunEvent } from "../../../src/protocol/events.js";
+import { Runtime } from "../../../src/runtime.js";
+import { UNLIMITED_STEPS, newId } from "../../helpers/runtime.js";
+
+const LEASE_MS = 1200;
+const ownerA = { worker_id: "worker-a", attempt: 1 };
+/** What the run's first attempt stored as its usage before its worker was lost. */
+const EARLIER: TokenUsage = { input_tokens: 100, output_tokens: 20, total_tokens: 120 };
+
+const TickState = Annotation.Root({
+  ...MessagesAnnotation.spec,
+  step: Annotation<number>({ reducer: (_previous, next) => next, default: () => 0 }),
+});
+
+/** Ticks for longer than a lease, then one model call: only the attempt that takes the run over reaches it. */
+function ticksThenModel(options: GraphFactoryOptions = {}) {
+  const model = new ScriptedChatModel({ turns: ["done after the ticks"] });
+  return new StateGraph(TickState)
+    .addNode("tick", async (state: typeof TickState.State, config: LangGraphRunnableConfig) => {
+      await sleep(100, undefined, { signal: config.signal });
+      return { step: state.step + 1, messages: [new AIMessage(`tick ${state.step + 1}`)] };
+    })
+    .addNode("model", async (state: typeof TickState.State) => ({ messages: [await model.invoke(state.messages)] }))
+    .addEdge(START, "tick")
+    .addConditionalEdges("tick", (state) => (state.step < 20 ? "tick" : "model"), ["tick", "model"])
+    .addEdge("model", END)
+    .compile({ checkpointer: options.checkpointer });
+}
+
+/** Two workers over one set of stores, one event log and one checkpointer, as over Kafka and MongoDB. */
+function cluster(onWorkerLoss: "resume" | "fail") {
+  const adapters = {
+    events: new MemoryEventLog(),
+    audit: new MemoryAuditLog(),
+    replies: new MemoryReplyLog(),
+    threads: new MemoryThreadStore(),
+    runs: new MemoryRunStore(),
+    journal: new MemoryJournal(),
+  };
+  const checkpointer = new MemorySaver();
+  const worker = (workerId: string) => new Runtime({ graphs: { usage: ticksThenModel }, checkpointer, adapters, workerId, leaseMs: LEASE_MS, onWorkerLoss });
+  return { adapters, a: worker("worker-a"), b: worker("worker-b") };
+}
+
+async function endOf(events: MemoryEventLog, runId: string): Promise<RunEvent | undefined> {
+  let last: RunEvent | undefined;
+  for await (const event of events.read(runId)) last = event;
+  return last;
+}
+
+/**
+ * Worker A starts the run and stores EARLIER as its usage; A renews nothing, so it stops once its
+ * lease lapses, like a worker that died, and B takes the run over and keeps its own lease.
+ */
+async function takenOver(onWorkerLoss: "resume" | "fail") {
+  const { adapters, a, b } = cluster(onWorkerLoss);
+  const keeper = new LeaseKeeper(
+    { runs: adapters.runs, clock: systemClock, logger: pino({ level: "silent" }), workerId: "worker-b", hosted: () => b.supervisor.activeRuns.values() },
+    LEASE_MS,
+  );
+  keeper.start();
+  try {
+    const reply = await a.submit({ type: "run.create", thread_id: newId("thread"), graph_id: "usage", input: { messages: [] }, config: UNLIMITED_STEPS });
+    const runId = reply.run_id!;
+    expect(await adapters.runs.update(runId, ownerA, { token_usage: EARLIER })).toBe(true);
+    await expect.poll(() => b.supervisor.takeOverExpired(), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+    const end = await endOf(adapters.events, runId);
+    return { adapters, runId, end };
+  } finally {
+    keeper.stop();
+  }
+}
+
+describe("token usage of a taken-over run (DESIGN §5: runs.token_usage)", () => {
+  it("adds the usage of the attempt that finished the run to what the earlier attempt stored", async () => {
+    const { adapters, runId, end } = await takenOver("resume");
+    expect(end).toMatchObject({ name: "end", data: { status: "success" } });
+
+    // Only attempt 2 reached the model: its one call is this attempt's whole usage.
+    const calls = (await adapters.journal.list(runId)).filter((entry) => entry.kind === "llm_call");
+    expect(calls).toHaveLength(1);
+    const usage = calls[0]!.kind === "llm_call" ? calls[0]!.token_usage : null;
+    expect(usage?.total_tokens).toBeGreaterThan(0);
+
+    expect(await adapters.runs.get(runId)).toMatchObject({
+      attempt: 2,
+      status: "success",
+      token_usage: {
+        input_tokens: EARLIER.input_tokens + usage!.input_tokens,
+        output_tokens: EARLIER.output_tokens + usage!.output_tokens,
+        total_tokens: EARLIER.total_tokens + usage!.total_tokens,
+      },
+    });
+  });
+
+  it("keeps the earlier attempts' usage when the run is ended error on takeover (RUNBUS_ON_WORKER_LOSS=fail)", async () => {
+    const { adapters, runId, end } = await takenOver("fail");
+    expect(end).toMatchObject({ name: "end", data: { status: "error" } });
+    expect(await adapters.runs.get(runId)).toMatchObject({ attempt: 2, status: "error", token_usage: EARLIER });
+  });
+});
