@@ -4,7 +4,8 @@
  * a worker (the one running the most runs) is SIGKILLed every few seconds (and replaced by a new
  * process with a new worker id) and the broker is restarted once. Then every accepted run must
  * end exactly once, with a gapless stream, a valid audit path, and never two active runs on a
- * thread.
+ * thread; every run that changed hands must have done so after a kill of its worker, soon enough;
+ * and the chaos graph's tool must have run a step again only after a kill of the worker that ran it.
  *
  * `runChaos` returns the figures and the failures; the callers print them (test/chaos/run.ts for
  * `npm run chaos`, test/chaos/chaos.test.ts for `npm test`).
@@ -22,9 +23,24 @@ import { isRunbusError, messageOf } from "../../src/errors.js";
 import type { MultitaskStrategy } from "../../src/protocol/commands.js";
 import type { Reply } from "../../src/protocol/replies.js";
 import { isTerminalRunStatus } from "../../src/protocol/run-status.js";
-import { byId, checkRunPath, checkRunSpans, checkRunTopic, checkThreadClaims, parseAudit, type AuditRecord, type RunTopicSummary } from "./checks.js";
+import {
+  byId,
+  checkChaosFigures,
+  checkRunPath,
+  checkRunSpans,
+  checkRunTopic,
+  checkThreadClaims,
+  checkToolCoverage,
+  checkToolExecutions,
+  parseAudit,
+  type AuditRecord,
+  type RunTopicSummary,
+} from "./checks.js";
+import { startKiller, type Killer } from "./killer.js";
 import { readTopics } from "./read-topics.js";
-import { WorkerFleet, sleep, withTimeout, type Kill } from "./worker-fleet.js";
+import { analyseTakeovers } from "./takeovers.js";
+import { TOOL_EXECUTIONS_COLLECTION, type ToolExecution } from "./tool-executions.js";
+import { WorkerFleet, sleep, withTimeout } from "./worker-fleet.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -35,19 +51,26 @@ export interface ChaosConfig {
   runs: number;
   threads: number;
   /**
-   * A worker (the one running the most runs, ties at random) is SIGKILLed this often while the
-   * runs are being created, and replaced at once; a kill waits until every worker is up (so at
-   * most one is down through kills at any time).
+   * From the first running run to the end of the load window, a worker (the one running the most
+   * runs, ties at random) is SIGKILLed this often and replaced at once; a kill waits only while
+   * fewer than two workers are up (one must live on to take the runs over).
    */
   killEveryMs: number;
+  /** Fewer kills than this is a failure: the scenario did not test what it claims. */
+  minKills: number;
   /** Restart the broker once, halfway through the load, when its workdir is known. */
   brokerRestart: boolean;
   /** Every accepted run must be terminal within this long from the scenario's start. */
   durationLimitMs: number;
-  /** How long the creates are spread over (default: 5 kill intervals). */
+  /** How long the creates (and the kills) are spread over (default: minKills + 4 kill intervals). */
   loadWindowMs?: number;
   /** RUNBUS_LEASE_MS of the workers (default 6000: a short lease, for quick takeovers). */
   leaseMs?: number;
+  /**
+   * The longest a killed worker's run may wait for its takeover (default lease + 3 s: lease times
+   * come from the database server's clock, so no skew allowance; 1.5 × lease + 3 s if one must stay).
+   */
+  maxKillToTakeoverMs?: number;
   /** Seed of the plan (threads, graphs, strategies, cancels, pauses); random when unset. */
   seed?: number;
 }
@@ -73,13 +96,24 @@ export interface ChaosFigures {
   cancelsUnanswered: number;
   statuses: Record<string, number>;
   kills: number;
+  minKills: number;
   workersStarted: number;
   takeovers: number;
   resumedAttempts: number;
+  /** Changes of hands whose previous writer had not been killed (resumed attempts or not). */
   takeoversWithoutKill: number;
+  /** Resumed attempts whose previous owner was alive. */
+  resumedWithoutKill: number;
   /** Runs a killed worker had written to that another worker went on with after the kill. */
   runsTakenOverAfterKills: number;
+  /** Kills whose takeover fell due while the broker was restarting are apart: they wait for the broker. */
   maxKillToTakeoverMs: number | null;
+  maxKillToTakeoverAcrossBrokerRestartMs: number | null;
+  maxKillToTakeoverLimitMs: number;
+  toolExecutions: number;
+  toolExecutionsRepeatedAfterKill: number;
+  toolExecutionsDuplicated: number;
+  toolExecutionsByNonOwner: number;
   brokerRestarts: number;
   brokerRestartMs: number | null;
   brokerRestartSkipped: string | null;
@@ -101,10 +135,10 @@ export interface ChaosReport {
 interface RunPlan {
   runId: string;
   threadId: string;
-  graph: "slow" | "echo";
+  graph: "agent" | "echo";
   strategy: MultitaskStrategy;
-  /** Pause before this create (the first of a thread: its offset into the load window). */
-  pauseMs: number;
+  /** When it is created, from the start of the load window. */
+  atMs: number;
   cancel: { action: "interrupt" | "rollback"; afterMs: number } | null;
 }
 
@@ -143,25 +177,28 @@ function pick<T>(rand: () => number, weighted: ReadonlyArray<readonly [T, number
   return weighted.at(-1)![0];
 }
 
-/** Runs spread over threads; a thread's creates come in bursts (so strategies meet busy threads) spread over the window. */
+/**
+ * Runs spread over threads and over the whole load window (so kills find runs to the end of it);
+ * a thread's creates come partly in bursts, so strategies meet busy threads.
+ */
 function makePlan(config: ChaosConfig, loadWindowMs: number, rand: () => number, tag: string): RunPlan[][] {
   const threads: RunPlan[][] = Array.from({ length: config.threads }, () => []);
-  const perThread = Math.ceil(config.runs / config.threads);
-  const meanGapMs = loadWindowMs / perThread;
   for (let i = 0; i < config.runs; i++) {
     const t = i % config.threads;
-    const first = threads[t]!.length === 0;
-    const burst = rand() < 0.6;
+    const previous = threads[t]!.at(-1);
+    const burst = previous !== undefined && rand() < 0.6;
     const cancelled = rand() < 0.15;
     threads[t]!.push({
       runId: `${tag}-r${i}`,
       threadId: `${tag}-t${t}`,
-      graph: pick(rand, [["slow", 0.8], ["echo", 0.2]] as const),
+      graph: pick(rand, [["agent", 0.8], ["echo", 0.2]] as const),
       strategy: pick(rand, [["reject", 0.3], ["enqueue", 0.35], ["interrupt", 0.175], ["rollback", 0.175]] as const),
-      pauseMs: Math.round(first ? rand() * meanGapMs : burst ? rand() * 150 : rand() * 2 * meanGapMs),
+      atMs: Math.round(burst ? previous.atMs + rand() * 150 : rand() * loadWindowMs),
       cancel: cancelled ? { action: rand() < 0.5 ? "interrupt" : "rollback", afterMs: Math.round(rand() * 250) } : null,
     });
   }
+  // A thread's runs are created in time order; a burst stays right behind the run it follows.
+  for (const thread of threads) thread.sort((a, b) => a.atMs - b.atMs);
   return threads;
 }
 
@@ -172,7 +209,8 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
   const seed = config.seed ?? Math.floor(Math.random() * 2 ** 31);
   const rand = random(seed);
   const leaseMs = config.leaseMs ?? 6000;
-  const loadWindowMs = config.loadWindowMs ?? config.killEveryMs * 5;
+  const maxKillToTakeoverMs = config.maxKillToTakeoverMs ?? leaseMs + 3000;
+  const loadWindowMs = config.loadWindowMs ?? config.killEveryMs * (config.minKills + 4);
   const tag = `chaos-${randomUUID().slice(0, 6)}`;
   const prefix = `${tag}.`;
   const topics = new Topics(prefix);
@@ -202,6 +240,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
   process.once("exit", killFleet);
   let client: RunbusClient | null = null;
   let stores: MongoStores | null = null;
+  let killer: Killer | null = null;
   const creates: CreateOutcome[] = [];
   const cancels: CancelOutcome[] = [];
   const restart = { done: 0, ms: null as number | null, skipped: null as string | null, at: null as number | null };
@@ -220,40 +259,28 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     const loadEnd = loadStart + loadWindowMs;
     log(`load: ${config.runs} runs over ${config.threads} threads within ${loadWindowMs} ms; a kill every ${config.killEveryMs} ms`);
 
-    // Chaos: kills during the load window; one broker restart halfway through it.
-    let loading = true;
-    const killer = (async () => {
-      let next = loadStart + config.killEveryMs;
-      while (loading && Date.now() < loadEnd) {
-        await sleep(Math.max(0, Math.min(next, loadEnd) - Date.now()));
-        if (!loading || Date.now() >= loadEnd) break;
-        next += config.killEveryMs;
-        // At most one worker down at a time: a kill waits until the last replacement is up (it
-        // cannot start while the broker is restarting, for one).
-        while (loading && Date.now() < loadEnd && fleet.live.filter((worker) => worker.readyAt !== null).length < config.workers) await sleep(100);
-        const candidates = fleet.live.filter((worker) => worker.readyAt !== null);
-        if (!loading || Date.now() >= loadEnd || candidates.length < config.workers) break;
-        // The worker running the most runs (ties at random): its death leaves runs to take over.
-        const running = await stores!.db
-          .collection<{ worker_id: string | null }>("runs")
+    // Chaos: kills on schedule through the load window; one broker restart halfway through it.
+    const runDocs = stores.db.collection<{ status: string; worker_id: string | null }>("runs");
+    let firstAdmitted!: () => void;
+    const runsStarted = new Promise<void>((resolve) => (firstAdmitted = resolve));
+    killer = startKiller({
+      fleet,
+      everyMs: config.killEveryMs,
+      endAt: loadEnd,
+      runsStarted,
+      since: loadStart,
+      runningByWorker: async () => {
+        const load = new Map<string, number>();
+        const running = await runDocs
           .find({ status: "running" }, { projection: { worker_id: 1 } })
           .toArray()
           .catch(() => []);
-        const load = new Map<string, number>();
         for (const doc of running) if (doc.worker_id) load.set(doc.worker_id, (load.get(doc.worker_id) ?? 0) + 1);
-        const busiest = Math.max(...candidates.map((worker) => load.get(worker.id) ?? 0));
-        if (busiest === 0) {
-          // Nothing is running yet: a kill now would leave nothing to take over. Look again shortly.
-          next = Date.now() + 250;
-          continue;
-        }
-        const pool = candidates.filter((worker) => (load.get(worker.id) ?? 0) === busiest);
-        const victim = pool[Math.floor(rand() * pool.length)]!;
-        await fleet.kill(victim);
-        const replacement = fleet.spawn();
-        log(`killed ${victim.id} (pid ${victim.pid}); started ${replacement.id} (pid ${replacement.pid})`);
-      }
-    })();
+        return load;
+      },
+      rand,
+      log,
+    });
     const restarter = (async () => {
       if (!config.brokerRestart) {
         restart.skipped = "not asked for (brokerRestart: false)";
@@ -266,7 +293,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
         return;
       }
       await sleep(Math.max(0, loadStart + loadWindowMs / 2 - Date.now()));
-      log(`restarting the broker (tools/kafka/restart.sh ${servers.kafkaWorkdir})`);
+      log(`+${Date.now() - loadStart} ms: restarting the broker (tools/kafka/restart.sh ${servers.kafkaWorkdir})`);
       const began = Date.now();
       restart.at = began;
       await execFileAsync("bash", [join(ROOT, "tools/kafka/restart.sh"), servers.kafkaWorkdir], { timeout: 150_000 });
@@ -278,7 +305,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     const cancelTasks: Promise<void>[] = [];
     const send = async (thread: RunPlan[]) => {
       for (const run of thread) {
-        await sleep(run.pauseMs);
+        await sleep(Math.max(0, loadStart + run.atMs - Date.now()));
         if (Date.now() > deadline) {
           creates.push({ plan: run, reply: null, error: "not sent: the duration limit had passed", sentAt: Date.now() });
           continue;
@@ -291,11 +318,12 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
               run_id: run.runId,
               thread_id: run.threadId,
               graph_id: run.graph,
-              // `step: 0` restarts the slow graph's counter, so every run takes all its steps.
-              input: { messages: [{ role: "user", content: run.runId }], ...(run.graph === "slow" ? { step: 0 } : {}) },
+              input: { messages: [{ role: "user", content: run.runId }] },
               multitask_strategy: run.strategy,
-              stream_mode: ["updates"],
+              // The model's tokens too: a kill mid-turn cuts a stream of them.
+              stream_mode: ["updates", "messages-tuple"],
             });
+            if (outcome.reply.accepted) firstAdmitted();
             break;
           } catch (error) {
             // The command never reached the broker: send it again (the run id makes it idempotent).
@@ -328,12 +356,16 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     };
     await Promise.all(plan.map(send));
     await Promise.all(cancelTasks);
-    loading = false;
-    await killer;
+    await killer.done.catch((error: unknown) => {
+      failures.push(`The killer failed: ${messageOf(error)}`);
+    });
     await restarter.catch((error: unknown) => {
       failures.push(`The broker restart failed: ${messageOf(error)}`);
     });
-    log(`load done in ${Date.now() - loadStart} ms: ${creates.length} creates, ${cancels.length} cancels, ${fleet.kills.length} kills`);
+    log(
+      `load done in ${Date.now() - loadStart} ms: ${creates.length} creates, ${cancels.length} cancels, ${fleet.kills.length} kills ` +
+        `(scheduled from +${killer.startedAt === null ? "never" : killer.startedAt - loadStart} ms)`,
+    );
 
     // Keep the fleet at full strength for the drain: replacements still starting must come up.
     await Promise.all(
@@ -443,43 +475,18 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     for (const c of cancelsUnanswered.slice(0, 10)) failures.push(`Cancel (${c.action}) of run ${c.runId} got no reply: ${c.error}`);
     for (const c of cancels) if (c.reply && !c.reply.accepted) failures.push(`Cancel (${c.action}) of run ${c.runId} was refused: ${c.reply.code} ${c.reply.reason}`);
 
-    // Takeovers: a later attempt, or another worker writing the run's records.
-    let takeovers = 0;
-    let resumedAttempts = 0;
-    let withoutKill = 0;
-    let maxKillToTakeover: number | null = null;
-    const lastKill = (workerId: string | null, before: number): Kill | undefined =>
-      fleet.kills.filter((k) => k.workerId === workerId && k.at <= before).at(-1);
-    for (const [id, summary] of summaries) {
-      const auditWorkers = new Set((runAudit.get(id) ?? []).map((t) => t.worker_id));
-      const workers = new Set([...summary.workers, ...auditWorkers]);
-      if (summary.attempts.length > 1 || workers.size > 1) takeovers++;
-      for (const [i, attempt] of summary.attempts.entries()) {
-        if (i === 0) continue;
-        resumedAttempts++;
-        const previous = summary.attempts[i - 1]!;
-        if (!lastKill(previous.worker, attempt.at)) {
-          withoutKill++;
-          notes.push(`Run ${id}: attempt ${attempt.attempt} (${attempt.worker}) took over from ${previous.worker}, which was not killed.`);
-        }
-      }
-    }
-    // Kill to takeover: for each run a killed worker had written to before its kill, the first
-    // record another worker wrote after it (a resumed attempt, an adopted queued run, or the end of
-    // a run that was finishing).
-    let runsOfKilledWorkers = 0;
-    for (const kill of fleet.kills) {
-      for (const summary of summaries.values()) {
-        const before = summary.firstWrite[kill.workerId];
-        if (before === undefined || before > kill.at) continue;
-        const after = Object.entries(summary.firstWrite)
-          .filter(([worker, at]) => worker !== kill.workerId && at > kill.at)
-          .map(([, at]) => at);
-        if (after.length === 0) continue;
-        runsOfKilledWorkers++;
-        maxKillToTakeover = Math.max(maxKillToTakeover ?? 0, Math.min(...after) - kill.at);
-      }
-    }
+    // Takeovers: who went on with which run, and whether a kill explains it.
+    const brokerDown = restart.at !== null ? { from: restart.at, to: restart.ms !== null ? restart.at + restart.ms : Date.now() } : null;
+    const takeovers = analyseTakeovers(summaries, runAudit, fleet.kills, { dueWithinMs: maxKillToTakeoverMs, brokerDown });
+    notes.push(...takeovers.notes);
+
+    // Side effects: each step's tool ran again only after a kill of the worker that ran it.
+    const executions = await stores.db.collection<ToolExecution>(TOOL_EXECUTIONS_COLLECTION).find({}, { projection: { _id: 0 } }).toArray();
+    const tools = checkToolExecutions(executions, fleet.kills);
+    failures.push(...tools.problems);
+    const succeededAgentRuns = accepted.filter((run) => run.graph === "agent" && stored.get(run.runId)?.status === "success").map((run) => run.runId);
+    failures.push(...checkToolCoverage(succeededAgentRuns, executions));
+    failures.push(...checkChaosFigures({ kills: fleet.kills.length, ...takeovers.figures }, { minKills: config.minKills, maxKillToTakeoverMs }));
 
     const rejected = creates.filter((c) => c.reply && !c.reply.accepted);
     const rejectedByCode: Record<string, number> = {};
@@ -505,12 +512,11 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
       cancelsUnanswered: cancelsUnanswered.length,
       statuses,
       kills: fleet.kills.length,
+      minKills: config.minKills,
       workersStarted: fleet.all.length,
-      takeovers,
-      resumedAttempts,
-      takeoversWithoutKill: withoutKill,
-      runsTakenOverAfterKills: runsOfKilledWorkers,
-      maxKillToTakeoverMs: maxKillToTakeover,
+      ...takeovers.figures,
+      maxKillToTakeoverLimitMs: maxKillToTakeoverMs,
+      ...tools.figures,
       brokerRestarts: restart.done,
       brokerRestartMs: restart.ms,
       brokerRestartSkipped: restart.skipped,
@@ -520,6 +526,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
     };
     return { figures, failures, notes, logDir };
   } finally {
+    killer?.stop();
     fleet.killAllNow();
     process.off("exit", killFleet);
     await Promise.allSettled(fleet.all.map((worker) => withTimeout(worker.exited, 10_000, `worker ${worker.id} to exit`)));

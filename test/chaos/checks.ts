@@ -7,6 +7,8 @@ import { isComplete, validateRunPath } from "../../src/machines/run-path.js";
 import { distinctTransitions, transitionSchema, type Transition } from "../../src/protocol/audit.js";
 import { isTerminalRunStatus } from "../../src/protocol/run-status.js";
 import type { TopicRecord } from "./read-topics.js";
+import type { ToolExecution } from "./tool-executions.js";
+import type { Kill } from "./worker-fleet.js";
 
 /** One attempt of a run on its topic: the records from one `metadata` to the next. */
 export interface Attempt {
@@ -15,7 +17,19 @@ export interface Attempt {
   worker: string | null;
   /** When its first record was written. */
   at: number;
+  /** The worker that wrote the record before the attempt's first one: its previous owner. */
+  previousWriter: string | null;
   seqs: number[];
+}
+
+/** A record written by another worker than the record before it: the run changed hands. */
+export interface Handover {
+  from: string;
+  to: string;
+  /** When the new writer's first record was written. */
+  at: number;
+  /** That record's event name: `metadata` (a resumed attempt) or `end` are written at the takeover itself. */
+  event: string;
 }
 
 export interface RunTopicSummary {
@@ -24,6 +38,7 @@ export interface RunTopicSummary {
   workers: string[];
   /** When each worker wrote its first record to the topic (the record's timestamp). */
   firstWrite: Record<string, number>;
+  handovers: Handover[];
   endStatus: string | null;
 }
 
@@ -44,24 +59,28 @@ export function checkRunTopic(runId: string, records: readonly TopicRecord[]): {
   const workers: string[] = [];
   let endStatus: string | null = null;
   const firstWrite: Record<string, number> = {};
-  if (records.length === 0) return { problems: [`Run ${runId}: its topic is empty.`], summary: { attempts, workers, firstWrite, endStatus } };
+  const handovers: Handover[] = [];
+  if (records.length === 0) return { problems: [`Run ${runId}: its topic is empty.`], summary: { attempts, workers, firstWrite, handovers, endStatus } };
   if (records[0]?.headers.runbus_event !== "metadata") {
     problems.push(`Run ${runId}: the first record (offset ${records[0]?.offset}) is '${records[0]?.headers.runbus_event}', not metadata.`);
   }
   const seqProblems: string[] = [];
   const ends: number[] = [];
+  let previousWriter: string | null = null;
   for (const [index, record] of records.entries()) {
-    const name = record.headers.runbus_event;
+    const name = record.headers.runbus_event ?? "";
     const seq = Number(record.headers.runbus_seq);
     const worker = workerOf(record);
     if (worker && !workers.includes(worker)) {
       workers.push(worker);
       firstWrite[worker] = record.timestamp;
     }
+    if (worker && previousWriter && worker !== previousWriter) handovers.push({ from: previousWriter, to: worker, at: record.timestamp, event: name });
     if (name === "metadata" || attempts.length === 0) {
       const attempt = name === "metadata" ? ((JSON.parse(record.value ?? "{}") as { attempt?: number }).attempt ?? null) : null;
-      attempts.push({ attempt, worker, at: record.timestamp, seqs: [] });
+      attempts.push({ attempt, worker, at: record.timestamp, previousWriter, seqs: [] });
     }
+    previousWriter = worker ?? previousWriter;
     attempts.at(-1)?.seqs.push(seq);
     if (seq !== index) {
       seqProblems.push(`offset ${record.offset} (${name}, attempt ${attempts.at(-1)?.attempt}, worker ${worker}) has seq ${record.headers.runbus_seq}, expected ${index}`);
@@ -89,7 +108,7 @@ export function checkRunTopic(runId: string, records: readonly TopicRecord[]): {
   else if (records.at(-1)?.headers.runbus_event !== "end") {
     problems.push(`Run ${runId}: the end event (offset ${ends[0]}) is not the last record; the last is '${records.at(-1)?.headers.runbus_event}'.`);
   }
-  return { problems, summary: { attempts, workers, firstWrite, endStatus } };
+  return { problems, summary: { attempts, workers, firstWrite, handovers, endStatus } };
 }
 
 export interface AuditRecord extends Transition {
@@ -196,6 +215,87 @@ export function checkRunSpans(runsByThread: ReadonlyMap<string, ReadonlyArray<re
       }
       if (!previous || span.to > previous.to) previous = span;
     }
+  }
+  return problems;
+}
+
+export interface ToolExecutionFigures {
+  toolExecutions: number;
+  /** A step executed again after a kill of the worker that executed it before: allowed. */
+  toolExecutionsRepeatedAfterKill: number;
+  /** A step executed again with no kill of its previous executor in between. */
+  toolExecutionsDuplicated: number;
+  /** Executions by a worker that was not the run record's owner when they began. */
+  toolExecutionsByNonOwner: number;
+}
+
+/**
+ * Side effects at most once outside crashes: per run and step, each execution after the first
+ * must follow a kill of the worker that executed the one before it.
+ */
+export function checkToolExecutions(executions: readonly ToolExecution[], kills: readonly Kill[]): { figures: ToolExecutionFigures; problems: string[] } {
+  const problems: string[] = [];
+  const figures: ToolExecutionFigures = {
+    toolExecutions: executions.length,
+    toolExecutionsRepeatedAfterKill: 0,
+    toolExecutionsDuplicated: 0,
+    toolExecutionsByNonOwner: executions.filter((e) => e.owner_id !== e.worker_id).length,
+  };
+  const bySteps = new Map<string, ToolExecution[]>();
+  for (const execution of executions) {
+    const key = `${execution.run_id} step ${execution.step}`;
+    bySteps.set(key, [...(bySteps.get(key) ?? []), execution]);
+  }
+  const shown = (e: ToolExecution) => `${e.worker_id} (attempt ${e.attempt}, owner ${e.owner_id}) at ${e.at.toISOString()}`;
+  for (const [key, list] of bySteps) {
+    list.sort((a, b) => a.at.getTime() - b.at.getTime());
+    for (let i = 1; i < list.length; i++) {
+      const before = list[i - 1]!;
+      const again = list[i]!;
+      const killed = kills.some((kill) => kill.workerId === before.worker_id && kill.at >= before.at.getTime() && kill.at <= again.at.getTime());
+      if (killed) {
+        figures.toolExecutionsRepeatedAfterKill++;
+        continue;
+      }
+      figures.toolExecutionsDuplicated++;
+      problems.push(`Run ${key}: the tool ran again by ${shown(again)} after ${shown(before)}, and no kill of ${before.worker_id} came in between.`);
+    }
+  }
+  return { figures, problems };
+}
+
+/** The ledger is written at all: every agent run that succeeded has at least one tool execution. */
+export function checkToolCoverage(succeededAgentRuns: readonly string[], executions: readonly ToolExecution[]): string[] {
+  const executed = new Set(executions.map((e) => e.run_id));
+  const missing = succeededAgentRuns.filter((runId) => !executed.has(runId));
+  if (missing.length === 0) return [];
+  return [
+    `${missing.length} of ${succeededAgentRuns.length} successful agent runs have no tool execution recorded ` +
+      `(${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}): the chaos tool's ledger is not being written.`,
+  ];
+}
+
+/** What the kills must show: enough of them, each run taken over in time, and no live worker losing a run. */
+export function checkChaosFigures(
+  figures: {
+    kills: number;
+    resumedWithoutKill: number;
+    runsTakenOverAfterKills: number;
+    maxKillToTakeoverMs: number | null;
+  },
+  limits: { minKills: number; maxKillToTakeoverMs: number },
+): string[] {
+  const problems: string[] = [];
+  if (figures.kills < limits.minKills) problems.push(`Only ${figures.kills} kills landed; the scenario needs at least ${limits.minKills}.`);
+  if (figures.kills > 0 && figures.runsTakenOverAfterKills === 0) problems.push(`${figures.kills} kills, but no run changed hands after any of them: the kills hit no run.`);
+  if (figures.resumedWithoutKill > 0) {
+    problems.push(`${figures.resumedWithoutKill} resumed attempts took a run from a worker that had not been killed (see the notes).`);
+  }
+  if (figures.runsTakenOverAfterKills > 0 && figures.maxKillToTakeoverMs === null) {
+    problems.push("No takeover after a kill could be timed apart from the broker restart: the kill → takeover limit was never tested.");
+  }
+  if (figures.maxKillToTakeoverMs !== null && figures.maxKillToTakeoverMs > limits.maxKillToTakeoverMs) {
+    problems.push(`The longest kill → takeover took ${figures.maxKillToTakeoverMs} ms, more than the ${limits.maxKillToTakeoverMs} ms allowed.`);
   }
   return problems;
 }

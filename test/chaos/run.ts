@@ -12,15 +12,19 @@ import { runChaos, type ChaosConfig } from "./chaos.js";
 
 const FULL_CONFIG: ChaosConfig = {
   workers: 3,
-  runs: 300,
+  runs: 400,
   threads: 50,
+  // A kill is due every 4 s through the 120 s window, but waits while it would leave no started
+  // worker: a replacement starts only once the consumer group has let its killed member's session
+  // lapse (15 s), and not at all while the broker restarts: about one kill per 7–9 s.
   killEveryMs: 4000,
+  minKills: 8,
   brokerRestart: true,
   durationLimitMs: 900_000,
-  loadWindowMs: 45_000,
-  // Renewals of hundreds of runs' leases on a loaded FerretDB take seconds: a lease that leaves them
-  // that much room keeps live workers from losing runs to each other.
-  leaseMs: 12_000,
+  loadWindowMs: 120_000,
+  // Short, for quick takeovers: renewals on an atomic store take milliseconds.
+  leaseMs: 6000,
+  maxKillToTakeoverMs: 6000 + 3000,
   ...(process.env.RUNBUS_CHAOS_SEED ? { seed: Number(process.env.RUNBUS_CHAOS_SEED) } : {}),
 };
 
