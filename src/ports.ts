@@ -108,6 +108,14 @@ export interface ThreadStore {
   update(threadId: string, patch: Partial<Pick<ThreadRecord, "status" | "display_name" | "metadata">>): Promise<ThreadRecord | undefined>;
   delete(threadId: string): Promise<boolean>;
   /**
+   * Marks a deleted thread: a graph fenced off it may still land a checkpoint write for a moment
+   * (its lease's safety margin), which must not become the state of a thread created again under
+   * the same id.
+   */
+  leaveTombstone(threadId: string, at: Date): Promise<void>;
+  /** Removes the thread's tombstone; true when there was one, and its checkpoints must be purged before the id is used again. */
+  clearTombstone(threadId: string): Promise<boolean>;
+  /**
    * The active-run slot: a single conditional update (`active_run_id: null → runId`), recording
    * the run's owner as the slot's holder. Resolves true for exactly one of any number of
    * concurrent claims. Given `auditSeq`, the update also requires it to be the thread's next seq
@@ -152,6 +160,11 @@ export interface RunStore {
    * afterwards, undefined when there is no such run.
    */
   requestCancel(runId: string, request: CancelRequest): Promise<RunRecord | undefined>;
+  /**
+   * Stores each run's token usage so far, where its owner still owns it: one write for many runs,
+   * so an attempt that dies leaves its usage for the attempt that takes over to add to.
+   */
+  recordUsage(entries: ReadonlyArray<{ run_id: string; owner: RunOwner; token_usage: TokenUsage }>): Promise<void>;
   /** A thread's runs, newest first. */
   listByThread(threadId: string, options?: { status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
   /** A thread's pending runs in arrival order (oldest first). */

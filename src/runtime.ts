@@ -51,7 +51,15 @@ export class Runtime {
     this.workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
     const { adapters } = options;
     const guard = options.checkpointer ? new CheckpointGuard(options.checkpointer, { logger }) : undefined;
-    this.threads = new ThreadStoreActor({ store: adapters.threads, audit: adapters.audit, clock, logger, workerId: this.workerId });
+    const checkpointer = options.checkpointer;
+    this.threads = new ThreadStoreActor({
+      store: adapters.threads,
+      audit: adapters.audit,
+      clock,
+      logger,
+      workerId: this.workerId,
+      ...(checkpointer ? { purgeCheckpoints: (threadId: string) => checkpointer.deleteThread(threadId) } : {}),
+    });
     this.supervisor = new Supervisor({
       ...adapters,
       threads: this.threads,

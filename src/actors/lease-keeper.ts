@@ -69,11 +69,27 @@ export class LeaseKeeper {
           run.fence();
         }
       }
+      await this.storeUsage(runs.filter((run) => renewed.has(run.runId)));
     } catch (error) {
       this.deps.logger.warn({ runs: runs.length, err: messageOf(error) }, "could not renew the runs' leases; retrying");
       this.fenceUnrenewed(runs, messageOf(error));
     } finally {
       this.renewing = false;
+    }
+  }
+
+  /** Stores the token usage of the runs whose usage changed since the last tick, in one write. */
+  private async storeUsage(runs: readonly RunActor[]): Promise<void> {
+    const entries = runs.flatMap((run) => {
+      const usage = run.unstoredUsage;
+      return usage ? [{ run, usage }] : [];
+    });
+    if (entries.length === 0) return;
+    try {
+      await this.deps.runs.recordUsage(entries.map(({ run, usage }) => ({ run_id: run.runId, owner: run.owner, token_usage: usage })));
+      for (const { run, usage } of entries) run.usageStored(usage);
+    } catch (error) {
+      this.deps.logger.warn({ runs: entries.length, err: messageOf(error) }, "could not store the runs' token usage; retrying");
     }
   }
 

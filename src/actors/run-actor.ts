@@ -181,6 +181,29 @@ export class RunActor {
     if (await this.deps.runs.renewLease(this.runId, this.owner, leaseMs)) this.leaseUntil = new Date(now + leaseMs);
   }
 
+  /**
+   * The run's token usage (earlier attempts' and this one's) when it changed since it was last
+   * stored, else null. The lease keeper stores it with its renewals (`usageStored`), so a worker
+   * that dies leaves its attempt's usage for the next one to add to.
+   */
+  get unstoredUsage(): TokenUsage | null {
+    const usage = this.totalUsage();
+    const stored = this.storedUsage ?? this.options.record.token_usage;
+    const same = usage.input_tokens === stored.input_tokens && usage.output_tokens === stored.output_tokens && usage.total_tokens === stored.total_tokens;
+    return same ? null : usage;
+  }
+
+  usageStored(usage: TokenUsage): void {
+    this.storedUsage = usage;
+  }
+
+  /** The usage last stored by the lease keeper; until then, the record's. */
+  private storedUsage: TokenUsage | null = null;
+
+  private totalUsage(): TokenUsage {
+    return addUsage(this.options.record.token_usage, this.callbacks.usage);
+  }
+
   /** Until when this worker holds the run by its own clock; null without a lease. */
   get leaseDeadline(): Date | null {
     return this.leaseUntil;
@@ -485,7 +508,7 @@ export class RunActor {
     // The outcome, with the seq `end` gets: from here on a worker that takes the run over after a
     // loss finishes it (its `end`, its thread) instead of running it again.
     // A taken-over run adds this attempt's usage to what its earlier attempts stored.
-    const outcome = { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: addUsage(this.options.record.token_usage, this.callbacks.usage) };
+    const outcome = { status, error: output.error, ended_at: this.deps.clock.now(), token_usage: this.totalUsage() };
     if (!(await this.critical("store the run's outcome", () => this.deps.runs.update(this.runId, this.owner, leased ? { ...outcome, end_seq: this.seq } : outcome)))) {
       return this.letGo();
     }

@@ -237,32 +237,48 @@ export class Supervisor {
     if (!leaseMs || this.lifecycle !== "running") return 0;
     // Lapsed by the database server's clock: no allowance for skew between workers is needed.
     const expired = await this.deps.runs.listExpiredLeases(limit);
-    let taken = 0;
+    // A dead worker's runs are taken over side by side, so the last of them does not wait for all
+    // the others; a thread's own runs in turn — the one finishing first, then the one executing,
+    // then the queued ones — so its slot passes from one to the next as it did on the dead worker.
+    const byThread = new Map<string, RunRecord[]>();
     for (const seen of expired) {
       if (this.hosted.has(seen.run_id)) continue;
-      // A run that ended, and whose worker died while writing its `end` or releasing its thread.
-      const finishing = isTerminalRunStatus(seen.status);
-      const executing = !finishing && seen.status !== "pending";
-      const sent = this.deps.clock.now().getTime();
-      const won = await this.deps.runs.takeOver(seen, {
-        worker_id: this.deps.workerId,
-        attempt: executing ? seen.attempt + 1 : seen.attempt,
-        leaseMs,
-      });
-      if (!won) continue;
-      // The lease ends no earlier than `leaseMs` after the takeover was sent, by this worker's clock.
-      const record = { ...won, lease_until: new Date(sent + leaseMs) };
-      taken++;
-      try {
-        // The thread slot the run holds moves to this worker, so its stale owner's release matches nothing.
-        await this.deps.threads.transferClaim(record.thread_id, record.run_id, { worker_id: record.worker_id, attempt: record.attempt });
-        if (finishing) await this.finishTakenOver(record, leaseMs);
-        else await this.adopt(record, executing);
-      } catch (error) {
-        this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
-      }
+      byThread.set(seen.thread_id, [...(byThread.get(seen.thread_id) ?? []), seen]);
     }
-    return taken;
+    const rank = (run: RunRecord) => (isTerminalRunStatus(run.status) ? 0 : run.status === "pending" ? 2 : 1);
+    const taken = await Promise.all(
+      [...byThread.values()].map(async (runs) => {
+        let count = 0;
+        for (const seen of runs.sort((a, b) => rank(a) - rank(b))) if (await this.takeOverOne(seen, leaseMs)) count++;
+        return count;
+      }),
+    );
+    return taken.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Takes one run with a lapsed lease over, if no other worker got it first; resolves whether this one did. */
+  private async takeOverOne(seen: RunRecord, leaseMs: number): Promise<boolean> {
+    // A run that ended, and whose worker died while writing its `end` or releasing its thread.
+    const finishing = isTerminalRunStatus(seen.status);
+    const executing = !finishing && seen.status !== "pending";
+    const sent = this.deps.clock.now().getTime();
+    const won = await this.deps.runs.takeOver(seen, {
+      worker_id: this.deps.workerId,
+      attempt: executing ? seen.attempt + 1 : seen.attempt,
+      leaseMs,
+    });
+    if (!won) return false;
+    // The lease ends no earlier than `leaseMs` after the takeover was sent, by this worker's clock.
+    const record = { ...won, lease_until: new Date(sent + leaseMs) };
+    try {
+      // The thread slot the run holds moves to this worker, so its stale owner's release matches nothing.
+      await this.deps.threads.transferClaim(record.thread_id, record.run_id, { worker_id: record.worker_id, attempt: record.attempt });
+      if (finishing) await this.finishTakenOver(record, leaseMs);
+      else await this.adopt(record, executing);
+    } catch (error) {
+      this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
+    }
+    return true;
   }
 
   /**
@@ -336,7 +352,8 @@ export class Supervisor {
   }
 
   private async createThread(command: ThreadCreateCommand): Promise<Reply> {
-    const { created } = await this.deps.threads.ensure(command.thread_id, command.metadata ?? {});
+    // Within admission, as runs and deletes of the thread are.
+    const { created } = await this.admission.run(command.thread_id, () => this.deps.threads.ensure(command.thread_id, command.metadata ?? {}));
     if (!created && command.if_exists !== "do_nothing") {
       throw new RunbusError("thread_exists", `Thread ${command.thread_id} already exists.`);
     }
@@ -363,6 +380,8 @@ export class Supervisor {
       }
       await this.cancelThreadRuns(threadId, "interrupt", null);
       await this.settled(threadId);
+      // Left first: once the thread is gone, a create of the same id must find it.
+      await this.deps.threads.leaveTombstone(threadId);
       await this.deps.threads.delete(threadId, { force: true });
       await this.deps.runs.deleteByThread(threadId);
       await this.deps.checkpointer?.deleteThread(threadId);

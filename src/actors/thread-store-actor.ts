@@ -12,6 +12,8 @@ export interface ThreadStoreActorDeps {
   clock: Clock;
   logger: Logger;
   workerId: string;
+  /** Deletes a thread's checkpoints: for an id reused after a delete (see `ensure`). */
+  purgeCheckpoints?: (threadId: string) => Promise<void>;
 }
 
 export interface RunEnding {
@@ -46,9 +48,14 @@ export class ThreadStoreActor {
     return this.deps.store.list(query);
   }
 
+  /**
+   * Creates the thread unless it exists. A thread created under the id of a deleted one first has
+   * the deleted thread's late checkpoint writes purged (its tombstone).
+   */
   ensure(threadId: string, metadata: Record<string, unknown> = {}): Promise<{ thread: ThreadRecord; created: boolean }> {
     return this.serial.run(threadId, async () => {
       const result = await this.deps.store.create(threadId, metadata);
+      if (result.created && (await this.deps.store.clearTombstone(threadId))) await this.deps.purgeCheckpoints?.(threadId);
       if (result.created) await this.publish(threadId, null, "idle", "created", 0);
       return result;
     });
@@ -73,6 +80,11 @@ export class ThreadStoreActor {
       await this.deps.store.delete(threadId);
       return thread;
     });
+  }
+
+  /** Records that the thread was deleted (see ThreadStore.leaveTombstone). */
+  leaveTombstone(threadId: string): Promise<void> {
+    return this.serial.run(threadId, () => this.deps.store.leaveTombstone(threadId, this.deps.clock.now()));
   }
 
   /** Takes the active-run slot for `runId`, held by its owner `holder`; false when another run holds it. */

@@ -253,6 +253,20 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       expect(await store.get("live")).toMatchObject({ status: "interrupted", cancel_requested: { action: "rollback", at: at(6) } });
     });
 
+    it("stores many runs' token usage in one call, each only for its owner", async () => {
+      await store.create(pendingRun("a", thread, at(1), { status: "running", worker_id: "w1", attempt: 1 }));
+      await store.create(pendingRun("b", thread, at(2), { status: "running", worker_id: "w2", attempt: 2 }));
+      const usage = { input_tokens: 3, output_tokens: 4, total_tokens: 7 };
+      await store.recordUsage([
+        { run_id: "a", owner: { worker_id: "w1", attempt: 1 }, token_usage: usage },
+        { run_id: "b", owner: { worker_id: "w2", attempt: 1 }, token_usage: usage },
+        { run_id: "missing", owner: { worker_id: "w1", attempt: 1 }, token_usage: usage },
+      ]);
+      await store.recordUsage([]);
+      expect((await store.get("a"))?.token_usage).toEqual(usage);
+      expect((await store.get("b"))?.token_usage).toEqual({ input_tokens: 0, output_tokens: 0, total_tokens: 0 });
+    });
+
     it("keeps the machine snapshot it is given", async () => {
       await store.create(pendingRun("r1", thread, at(1)));
       expect(await store.update("r1", nobody, { machine: '{"snapshot":{"value":"pending"},"capture":null}' })).toBe(true);

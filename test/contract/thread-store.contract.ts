@@ -162,6 +162,14 @@ export function threadStoreContract(
       expect((await store.getWithSeq(id("a")))?.auditSeq).toBe(2);
     });
 
+    it("keeps a deleted thread's tombstone until the id is used again", async () => {
+      expect(await store.clearTombstone(id("gone"))).toBe(false);
+      await store.leaveTombstone(id("gone"), clock.now());
+      await store.leaveTombstone(id("gone"), clock.advance());
+      expect(await store.clearTombstone(id("gone"))).toBe(true);
+      expect(await store.clearTombstone(id("gone"))).toBe(false);
+    });
+
     it("lists threads most recently updated first, filtered by status and metadata, paged by limit and offset", async () => {
       await store.create(id("1"), { team: "core", tier: 1 });
       clock.advance();

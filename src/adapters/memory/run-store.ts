@@ -1,4 +1,4 @@
-import { isHeldRun, isOwnedBy, systemClock, type CancelRequest, type Clock, type RunOwner, type RunPatch, type RunRecord, type RunStore } from "../../ports.js";
+import { isHeldRun, isOwnedBy, systemClock, type CancelRequest, type Clock, type TokenUsage, type RunOwner, type RunPatch, type RunRecord, type RunStore } from "../../ports.js";
 import { isTerminalRunStatus, type RunStatus } from "../../protocol/run-status.js";
 
 /** Runs in a Map, in insertion order (which is arrival order). Lease times come from `clock`. */
@@ -31,6 +31,10 @@ export class MemoryRunStore implements RunStore {
     if (!run) return undefined;
     if (!isTerminalRunStatus(run.status) && run.cancel_requested?.action !== "rollback") run.cancel_requested = structuredClone(request);
     return structuredClone(run);
+  }
+
+  async recordUsage(entries: ReadonlyArray<{ run_id: string; owner: RunOwner; token_usage: TokenUsage }>): Promise<void> {
+    for (const { run_id, owner, token_usage } of entries) await this.update(run_id, owner, { token_usage });
   }
 
   async listByThread(threadId: string, options: { status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {

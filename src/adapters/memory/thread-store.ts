@@ -60,6 +60,16 @@ export class MemoryThreadStore implements ThreadStore {
     return structuredClone(thread);
   }
 
+  private readonly tombstones = new Map<string, Date>();
+
+  async leaveTombstone(threadId: string, at: Date): Promise<void> {
+    this.tombstones.set(threadId, at);
+  }
+
+  async clearTombstone(threadId: string): Promise<boolean> {
+    return this.tombstones.delete(threadId);
+  }
+
   async delete(threadId: string): Promise<boolean> {
     this.holders.delete(threadId);
     this.auditSeqs.delete(threadId);

@@ -29,6 +29,12 @@ export interface ThreadDocument {
   audit_seq?: number;
 }
 
+/** A deleted thread (see ThreadStore.leaveTombstone). */
+export interface ThreadTombstoneDocument {
+  _id: string;
+  deleted_at: Date;
+}
+
 /** A run record as stored: keyed by its id, with the command as text and its arrival order. */
 export type RunDocument = Omit<RunRecord, "run_id" | "request" | "machine" | "end_seq" | "cancel_requested"> & {
   _id: string;

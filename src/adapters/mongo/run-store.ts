@@ -1,5 +1,5 @@
 import type { Collection, Filter } from "mongodb";
-import type { CancelRequest, RunOwner, RunPatch, RunRecord, RunStore } from "../../ports.js";
+import type { CancelRequest, RunOwner, RunPatch, RunRecord, RunStore, TokenUsage } from "../../ports.js";
 import type { RunStatus } from "../../protocol/run-status.js";
 import { processArrivals, type ArrivalSequence } from "./arrival.js";
 import { isDuplicateKey } from "./collections.js";
@@ -75,6 +75,16 @@ export class MongoRunStore implements RunStore {
       { returnDocument: "after" },
     );
     return document ? runFromDocument(document) : this.get(runId);
+  }
+
+  async recordUsage(entries: ReadonlyArray<{ run_id: string; owner: RunOwner; token_usage: TokenUsage }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.leases.bulkWrite(
+      entries.map(({ run_id, owner, token_usage }) => ({
+        updateOne: { filter: { _id: run_id, worker_id: owner.worker_id, attempt: owner.attempt }, update: { $set: { token_usage } } },
+      })),
+      { ordered: false },
+    );
   }
 
   async listByThread(threadId: string, options: { status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {

@@ -4,7 +4,7 @@ import { RunbusError, messageOf } from "../../errors.js";
 import { redactUri, type Logger } from "../../logger.js";
 import { systemClock, type Clock } from "../../ports.js";
 import { probeAtomicUpdates, type ProbeDocument } from "./atomicity-probe.js";
-import { runEventsCollection, runsCollection, threadsCollection } from "./collections.js";
+import { runEventsCollection, runsCollection, threadTombstonesCollection, threadsCollection } from "./collections.js";
 import { ensureIndexes } from "./indexes.js";
 import { MongoJournal, type MongoJournalOptions } from "./journal.js";
 import { MongoRunStore } from "./run-store.js";
@@ -77,7 +77,7 @@ export async function openMongoStores(options: OpenMongoStoresOptions): Promise<
       client,
       leaseClient,
       db,
-      threads: new MongoThreadStore(threadsCollection(db), { clock: options.clock ?? systemClock }),
+      threads: new MongoThreadStore(threadsCollection(db), { clock: options.clock ?? systemClock, tombstones: threadTombstonesCollection(db) }),
       runs: new MongoRunStore(runsCollection(db), undefined, runsCollection(leaseClient.db(options.dbName))),
       journal,
       checkpointer,

@@ -1,12 +1,15 @@
 import type { Collection, Filter } from "mongodb";
 import { systemClock, type Clock, type RunOwner, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
 import { isDuplicateKey } from "./collections.js";
-import { threadAuditSeqFromDocument, threadFromDocument, threadHolderFromDocument, threadToDocument, type ThreadDocument } from "./documents.js";
+import { threadAuditSeqFromDocument, threadFromDocument, threadHolderFromDocument, threadToDocument, type ThreadDocument, type ThreadTombstoneDocument } from "./documents.js";
 import { metadataFilter, metadataIndex } from "./metadata-index.js";
 
 export interface MongoThreadStoreOptions {
   clock?: Clock;
+  /** Where deleted threads leave a tombstone (`thread_tombstones`); without it, none is kept. */
+  tombstones?: Collection<ThreadTombstoneDocument>;
 }
+
 
 /**
  * Threads in the `threads` collection. The active-run slot is one conditional update on one
@@ -21,7 +24,7 @@ export class MongoThreadStore implements ThreadStore {
 
   constructor(
     private readonly threads: Collection<ThreadDocument>,
-    options: MongoThreadStoreOptions = {},
+    private readonly options: MongoThreadStoreOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
   }
@@ -84,6 +87,14 @@ export class MongoThreadStore implements ThreadStore {
     }
     const document = await this.threads.findOneAndUpdate({ _id: threadId }, { $set: set }, { returnDocument: "after" });
     return document ? threadFromDocument(document) : undefined;
+  }
+
+  async leaveTombstone(threadId: string, at: Date): Promise<void> {
+    await this.options.tombstones?.updateOne({ _id: threadId }, { $set: { deleted_at: at } }, { upsert: true });
+  }
+
+  async clearTombstone(threadId: string): Promise<boolean> {
+    return ((await this.options.tombstones?.deleteOne({ _id: threadId }))?.deletedCount ?? 0) === 1;
   }
 
   async delete(threadId: string): Promise<boolean> {

@@ -188,6 +188,13 @@ describe("durable commands across workers", () => {
       await mongo.close();
     }
     expect(endOf(await collectEvents(client, runId))).toEqual({ status: "interrupted" });
+
+    // A checkpoint that a fenced graph lands late, then the same id created again: it starts empty.
+    const late = { v: 4, id: "1ef00000-0000-6000-8000-000000000001", ts: new Date().toISOString(), channel_values: { step: 99 }, channel_versions: { step: 1 }, versions_seen: {} };
+    await observer.checkpointer.put({ configurable: { thread_id: threadId, checkpoint_ns: "" } }, late, { source: "loop", step: 99, parents: {} });
+    const again = await client.threads.create(threadId);
+    expect(again).toMatchObject({ accepted: true });
+    expect(await observer.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } })).toBeUndefined();
   });
 
   it("a stopping worker lets its running run finish and hands its queued and delayed runs to another", async () => {

@@ -30,7 +30,7 @@ let transitions: TopicTap;
 const workers: KafkaWorkerSetup[] = [];
 
 beforeAll(async () => {
-  client = createClient({ brokers, topicPrefix: prefix, replyTimeoutMs: 60_000 });
+  client = createClient({ brokers, topicPrefix: prefix, replyTimeoutMs: 60_000, eventTopicMode: "shared" });
   observer = await openMongoStores({ uri, dbName, probeAtomicity: false });
 });
 
@@ -43,7 +43,9 @@ afterAll(async () => {
 });
 
 async function startWorker(): Promise<KafkaWorkerSetup> {
-  const worker = await startKafkaWorker({ prefix, stores: await openMongoStores({ uri, dbName }) });
+  // The shared event topic: hundreds of per-run topics would measure the broker's topic creation
+  // (tens of seconds on this machine), not what runbus keeps per thread.
+  const worker = await startKafkaWorker({ prefix, stores: await openMongoStores({ uri, dbName }), config: { eventTopicMode: "shared" } });
   workers.push(worker);
   return worker;
 }

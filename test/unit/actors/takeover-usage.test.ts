@@ -42,6 +42,23 @@ function ticksThenModel(options: GraphFactoryOptions = {}) {
     .compile({ checkpointer: options.checkpointer });
 }
 
+/** One model call, ticks for longer than a lease, then another model call. */
+function modelTicksModel(options: GraphFactoryOptions = {}) {
+  const model = new ScriptedChatModel({ turns: ["first answer", "second answer"] });
+  return new StateGraph(TickState)
+    .addNode("first", async (state: typeof TickState.State) => ({ messages: [await model.invoke(state.messages)] }))
+    .addNode("tick", async (state: typeof TickState.State, config: LangGraphRunnableConfig) => {
+      await sleep(100, undefined, { signal: config.signal });
+      return { step: state.step + 1, messages: [new AIMessage(`tick ${state.step + 1}`)] };
+    })
+    .addNode("second", async (state: typeof TickState.State) => ({ messages: [await model.invoke(state.messages)] }))
+    .addEdge(START, "first")
+    .addEdge("first", "tick")
+    .addConditionalEdges("tick", (state) => (state.step < 25 ? "tick" : "second"), ["tick", "second"])
+    .addEdge("second", END)
+    .compile({ checkpointer: options.checkpointer });
+}
+
 /** Two workers over one set of stores, one event log and one checkpointer, as over Kafka and MongoDB. */
 function cluster(onWorkerLoss: "resume" | "fail") {
   const adapters = {
@@ -53,7 +70,8 @@ function cluster(onWorkerLoss: "resume" | "fail") {
     journal: new MemoryJournal(),
   };
   const checkpointer = new MemorySaver();
-  const worker = (workerId: string) => new Runtime({ graphs: { usage: ticksThenModel }, checkpointer, adapters, workerId, leaseMs: LEASE_MS, onWorkerLoss });
+  const worker = (workerId: string) =>
+    new Runtime({ graphs: { usage: ticksThenModel, twoCalls: modelTicksModel }, checkpointer, adapters, workerId, leaseMs: LEASE_MS, onWorkerLoss });
   return { adapters, a: worker("worker-a"), b: worker("worker-b") };
 }
 
@@ -106,6 +124,38 @@ describe("token usage of a taken-over run (DESIGN §5: runs.token_usage)", () =>
         total_tokens: EARLIER.total_tokens + usage!.total_tokens,
       },
     });
+  });
+
+  it("counts the usage a worker stored with its lease renewals before it died", async () => {
+    const { adapters, a, b } = cluster("resume");
+    const keeper = (workerId: string, runtime: Runtime) =>
+      new LeaseKeeper({ runs: adapters.runs, clock: systemClock, logger: pino({ level: "silent" }), workerId, hosted: () => runtime.supervisor.activeRuns.values() }, LEASE_MS);
+    const keepsA = keeper("worker-a", a);
+    const keepsB = keeper("worker-b", b);
+    keepsA.start();
+    keepsB.start();
+    try {
+      const reply = await a.submit({ type: "run.create", thread_id: newId("thread"), graph_id: "twoCalls", input: { messages: [] }, config: UNLIMITED_STEPS });
+      const runId = reply.run_id!;
+      // A's first model call reaches the record with a renewal; then A dies (renews nothing more).
+      await expect.poll(async () => (await adapters.runs.get(runId))?.token_usage.total_tokens, { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
+      const storedByA = (await adapters.runs.get(runId))!.token_usage;
+      keepsA.stop();
+      await expect.poll(() => b.supervisor.takeOverExpired(), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+      expect(await endOf(adapters.events, runId)).toMatchObject({ name: "end", data: { status: "success" } });
+
+      const calls = (await adapters.journal.list(runId)).flatMap((entry) => (entry.kind === "llm_call" && entry.token_usage ? [entry.token_usage] : []));
+      expect(calls).toHaveLength(2);
+      expect(storedByA).toEqual(calls[0]);
+      const sum = (key: keyof TokenUsage) => calls[0]![key] + calls[1]![key];
+      expect(await adapters.runs.get(runId)).toMatchObject({
+        attempt: 2,
+        token_usage: { input_tokens: sum("input_tokens"), output_tokens: sum("output_tokens"), total_tokens: sum("total_tokens") },
+      });
+    } finally {
+      keepsA.stop();
+      keepsB.stop();
+    }
   });
 
   it("keeps the earlier attempts' usage when the run is ended error on takeover (RUNBUS_ON_WORKER_LOSS=fail)", async () => {
