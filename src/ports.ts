@@ -100,8 +100,11 @@ export interface ThreadQuery {
  */
 export interface ThreadStore {
   get(threadId: string): Promise<ThreadRecord | undefined>;
-  /** The thread and the seq its next audit transition takes. */
-  getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number } | undefined>;
+  /**
+   * The thread, the seq its next audit transition takes, and the last claim or release stored
+   * with it (see `claim`).
+   */
+  getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number; lastTransition?: Transition } | undefined>;
   /** Creates the thread unless it exists; returns the stored record and whether it was created. */
   create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }>;
   list(query?: ThreadQuery): Promise<ThreadRecord[]>;
@@ -120,9 +123,10 @@ export interface ThreadStore {
    * the run's owner as the slot's holder. Resolves true for exactly one of any number of
    * concurrent claims. Given `auditSeq`, the update also requires it to be the thread's next seq
    * (the claim takes it), so a claim decided on a read that another transition has overtaken
-   * matches nothing.
+   * matches nothing. `transition`, the audit record of the claim, is stored with it, so that if
+   * its worker dies before publishing it, the thread's next writer publishes it again.
    */
-  claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number): Promise<boolean>;
+  claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number, transition?: Transition): Promise<boolean>;
   /**
    * Frees the slot if `runId` holds it under `holder` (so a stale worker's release matches nothing
    * once the run was taken over), setting the thread's status in the same update. `auditSeq` as
@@ -134,6 +138,7 @@ export interface ThreadStore {
     holder: RunOwner,
     patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>,
     auditSeq?: number,
+    transition?: Transition,
   ): Promise<boolean>;
   /**
    * Moves the slot `runId` holds to its new owner after a takeover, from whichever owner it has

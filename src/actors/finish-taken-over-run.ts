@@ -58,6 +58,9 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   if (thread?.active_run_id === runId) {
     await keepLease();
     await deps.threads.release(threadId, runId, owner, { runStatus: status, hasNext: state?.hasNext ?? false, title: state?.title ?? null });
+  } else {
+    // Released by the worker that died, which may not have published the release.
+    await deps.threads.republishRelease(threadId, runId);
   }
   await keepLease();
   if (!(await deps.runs.update(runId, owner, { lease_until: null }))) throw lapsed();

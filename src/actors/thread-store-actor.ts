@@ -3,6 +3,7 @@ import { RunbusError, messageOf } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { threadMachine, threadOutcome } from "../machines/thread.machine.js";
 import type { AuditSink, Clock, RunOwner, ThreadQuery, ThreadRecord, ThreadStore } from "../ports.js";
+import type { Transition } from "../protocol/audit.js";
 import type { RunStatus, ThreadStatus } from "../protocol/run-status.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 
@@ -95,8 +96,12 @@ export class ThreadStoreActor {
       for (let attempt = 1; ; attempt++) {
         const { thread, auditSeq } = before;
         if (thread.active_run_id !== null) return thread.active_run_id === runId;
-        if (await this.deps.store.claim(threadId, runId, holder, auditSeq)) {
-          await this.publish(threadId, thread.status, "busy", `claimed:${runId}`, auditSeq);
+        // The release that freed the slot, again, in case its worker died before publishing it:
+        // the audit path must never show this claim while the slot looks held.
+        await this.republishForeign(before.lastTransition);
+        const claim = this.transition(threadId, thread.status, "busy", `claimed:${runId}`, auditSeq);
+        if (await this.deps.store.claim(threadId, runId, holder, auditSeq, claim)) {
+          await this.record(claim);
           return true;
         }
         // Another worker's claim (and release) took the seq since the read, or the thread is gone.
@@ -143,13 +148,30 @@ export class ThreadStoreActor {
       const [next] = transition(threadMachine, current, { type: "RELEASE", runId, outcome: threadOutcome(ending.runStatus, ending.hasNext) });
       const status = next.value as ThreadStatus;
       const patch = ending.title === null ? { status } : { status, display_name: ending.title };
-      if (!(await this.deps.store.release(threadId, runId, holder, patch, read.auditSeq))) {
+      const release = this.transition(threadId, before.status, status, `released:${runId}:${ending.runStatus}`, read.auditSeq);
+      if (!(await this.deps.store.release(threadId, runId, holder, patch, read.auditSeq, release))) {
         this.deps.logger.warn({ threadId, runId, attempt: holder.attempt }, "release by a stale owner of the run: another worker holds the thread for it");
         return undefined;
       }
-      await this.publish(threadId, before.status, status, `released:${runId}:${ending.runStatus}`, read.auditSeq);
+      await this.record(release);
       return status;
     });
+  }
+
+  /**
+   * Publishes the release of `runId` again (same record, same `ce_id`) when it is the thread's
+   * last transition: for a worker finishing a run whose worker died after releasing the thread.
+   */
+  republishRelease(threadId: string, runId: string): Promise<void> {
+    return this.serial.run(threadId, async () => {
+      const last = (await this.deps.store.getWithSeq(threadId))?.lastTransition;
+      if (last?.cause.startsWith(`released:${runId}:`)) await this.record(last);
+    });
+  }
+
+  /** Another worker's stored transition, published again; this worker's own were published when made. */
+  private async republishForeign(last: Transition | undefined): Promise<void> {
+    if (last && last.worker_id !== this.deps.workerId) await this.record(last);
   }
 
   private async require(threadId: string): Promise<ThreadRecord> {
@@ -159,20 +181,18 @@ export class ThreadStoreActor {
   }
 
   private async publish(threadId: string, from: ThreadStatus | null, to: ThreadStatus, cause: string, seq: number): Promise<void> {
+    await this.record(this.transition(threadId, from, to, cause, seq));
+  }
+
+  private transition(threadId: string, from: ThreadStatus | null, to: ThreadStatus, cause: string, seq: number): Transition {
+    return { kind: "thread", id: threadId, thread_id: threadId, from, to, cause, at: this.deps.clock.now().toISOString(), worker_id: this.deps.workerId, seq };
+  }
+
+  private async record(transition: Transition): Promise<void> {
     try {
-      await this.deps.audit.record({
-        kind: "thread",
-        id: threadId,
-        thread_id: threadId,
-        from,
-        to,
-        cause,
-        at: this.deps.clock.now().toISOString(),
-        worker_id: this.deps.workerId,
-        seq,
-      });
+      await this.deps.audit.record(transition);
     } catch (error) {
-      this.deps.logger.error({ threadId, from, to, err: messageOf(error) }, "could not record a thread transition");
+      this.deps.logger.error({ threadId: transition.thread_id, from: transition.from, to: transition.to, err: messageOf(error) }, "could not record a thread transition");
     }
   }
 }

@@ -1,5 +1,6 @@
 import { isOwnedBy, type RunOwner, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
 import { systemClock, type Clock } from "../../ports.js";
+import type { Transition } from "../../protocol/audit.js";
 import { matchesMetadata } from "./match-metadata.js";
 
 /** Threads in a Map. Each method completes synchronously, so a claim is atomic in-process. */
@@ -17,10 +18,14 @@ export class MemoryThreadStore implements ThreadStore {
     return thread && structuredClone(thread);
   }
 
-  async getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number } | undefined> {
+  async getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number; lastTransition?: Transition } | undefined> {
     const thread = this.threads.get(threadId);
-    return thread && { thread: structuredClone(thread), auditSeq: this.auditSeqs.get(threadId) ?? 0 };
+    const last = this.lastTransitions.get(threadId);
+    return thread && { thread: structuredClone(thread), auditSeq: this.auditSeqs.get(threadId) ?? 0, ...(last ? { lastTransition: structuredClone(last) } : {}) };
   }
+
+  /** The last claim or release of each thread, stored with it (see ThreadStore.claim). */
+  private readonly lastTransitions = new Map<string, Transition>();
 
   async create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }> {
     const existing = this.threads.get(threadId);
@@ -73,12 +78,14 @@ export class MemoryThreadStore implements ThreadStore {
   async delete(threadId: string): Promise<boolean> {
     this.holders.delete(threadId);
     this.auditSeqs.delete(threadId);
+    this.lastTransitions.delete(threadId);
     return this.threads.delete(threadId);
   }
 
-  async claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number): Promise<boolean> {
+  async claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number, transition?: Transition): Promise<boolean> {
     const thread = this.threads.get(threadId);
     if (!thread || thread.active_run_id !== null || !this.takeSeq(threadId, auditSeq)) return false;
+    if (transition) this.lastTransitions.set(threadId, structuredClone(transition));
     thread.active_run_id = runId;
     this.holders.set(threadId, { ...holder });
     thread.status = "busy";
@@ -92,11 +99,13 @@ export class MemoryThreadStore implements ThreadStore {
     holder: RunOwner,
     patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>,
     auditSeq?: number,
+    transition?: Transition,
   ): Promise<boolean> {
     const thread = this.threads.get(threadId);
     const current = this.holders.get(threadId);
     if (!thread || thread.active_run_id !== runId || !current || !isOwnedBy(current, holder)) return false;
     if (!this.takeSeq(threadId, auditSeq)) return false;
+    if (transition) this.lastTransitions.set(threadId, structuredClone(transition));
     thread.active_run_id = null;
     this.holders.delete(threadId);
     Object.assign(thread, patch, { updated_at: this.clock.now() });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { RunbusError } from "../../errors.js";
 import type { JournalEntry, RunRecord, ThreadRecord } from "../../ports.js";
 import { CANCEL_ACTIONS, runCreateSchema } from "../../protocol/commands.js";
+import { transitionSchema, type Transition } from "../../protocol/audit.js";
 import { RUN_STATUSES, THREAD_STATUSES, type ThreadStatus } from "../../protocol/run-status.js";
 import { metadataIndex } from "./metadata-index.js";
 
@@ -27,6 +28,8 @@ export interface ThreadDocument {
   active_attempt?: number | null;
   /** The seq of the thread's next audit transition (see ThreadStore). */
   audit_seq?: number;
+  /** The last claim or release, as JSON text (see ThreadStore.claim). */
+  last_transition?: string;
 }
 
 /** A deleted thread (see ThreadStore.leaveTombstone). */
@@ -92,6 +95,8 @@ const holderSchema = z.object({
 const auditSeqSchema = z.object({
   // Absent from documents written before threads kept it: no transition was counted yet.
   audit_seq: z.number().int().nonnegative().default(0),
+  // The last claim or release as JSON text; absent until the first one.
+  last_transition: json.pipe(transitionSchema).optional(),
 });
 
 const runSchema = z.object({
@@ -148,6 +153,11 @@ export function threadToDocument(thread: ThreadRecord): ThreadDocument {
 /** The seq of a thread document's next audit transition. */
 export function threadAuditSeqFromDocument(document: unknown): number {
   return parse("threads", auditSeqSchema, document).audit_seq;
+}
+
+/** The last claim or release stored with the thread, if any. */
+export function threadLastTransitionFromDocument(document: unknown): Transition | undefined {
+  return parse("threads", auditSeqSchema, document).last_transition;
 }
 
 /** The fields of a thread document that say which run holds its active-run slot, and under which owner. */

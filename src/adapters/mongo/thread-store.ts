@@ -1,7 +1,8 @@
 import type { Collection, Filter } from "mongodb";
 import { systemClock, type Clock, type RunOwner, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
 import { isDuplicateKey } from "./collections.js";
-import { threadAuditSeqFromDocument, threadFromDocument, threadHolderFromDocument, threadToDocument, type ThreadDocument, type ThreadTombstoneDocument } from "./documents.js";
+import type { Transition } from "../../protocol/audit.js";
+import { threadLastTransitionFromDocument, threadAuditSeqFromDocument, threadFromDocument, threadHolderFromDocument, threadToDocument, type ThreadDocument, type ThreadTombstoneDocument } from "./documents.js";
 import { metadataFilter, metadataIndex } from "./metadata-index.js";
 
 export interface MongoThreadStoreOptions {
@@ -34,9 +35,11 @@ export class MongoThreadStore implements ThreadStore {
     return document ? threadFromDocument(document) : undefined;
   }
 
-  async getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number } | undefined> {
+  async getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number; lastTransition?: Transition } | undefined> {
     const document = await this.threads.findOne({ _id: threadId });
-    return document ? { thread: threadFromDocument(document), auditSeq: threadAuditSeqFromDocument(document) } : undefined;
+    if (!document) return undefined;
+    const last = threadLastTransitionFromDocument(document);
+    return { thread: threadFromDocument(document), auditSeq: threadAuditSeqFromDocument(document), ...(last ? { lastTransition: last } : {}) };
   }
 
   async create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }> {
@@ -101,10 +104,13 @@ export class MongoThreadStore implements ThreadStore {
     return (await this.threads.deleteOne({ _id: threadId })).deletedCount === 1;
   }
 
-  async claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number): Promise<boolean> {
+  async claim(threadId: string, runId: string, holder: RunOwner, auditSeq?: number, transition?: Transition): Promise<boolean> {
     const result = await this.threads.updateOne(
       { _id: threadId, active_run_id: null, ...seqFilter(auditSeq) },
-      { $set: { active_run_id: runId, ...holderFields(holder), status: "busy", updated_at: this.clock.now() }, $inc: { audit_seq: 1 } },
+      {
+        $set: { active_run_id: runId, ...holderFields(holder), status: "busy", updated_at: this.clock.now(), ...transitionField(transition) },
+        $inc: { audit_seq: 1 },
+      },
     );
     return result.matchedCount === 1;
   }
@@ -115,11 +121,20 @@ export class MongoThreadStore implements ThreadStore {
     holder: RunOwner,
     patch: Pick<ThreadRecord, "status"> & Partial<Pick<ThreadRecord, "display_name">>,
     auditSeq?: number,
+    transition?: Transition,
   ): Promise<boolean> {
     const result = await this.threads.updateOne(
       { _id: threadId, active_run_id: runId, ...holderFields(holder), ...seqFilter(auditSeq) },
       {
-        $set: { active_run_id: null, active_worker_id: null, active_attempt: null, status: patch.status, display_name: patch.display_name, updated_at: this.clock.now() },
+        $set: {
+          active_run_id: null,
+          active_worker_id: null,
+          active_attempt: null,
+          status: patch.status,
+          display_name: patch.display_name,
+          updated_at: this.clock.now(),
+          ...transitionField(transition),
+        },
         $inc: { audit_seq: 1 },
       },
     );
@@ -156,6 +171,10 @@ const TRANSFER_TRIES = 5;
 function seqFilter(auditSeq: number | undefined): Filter<ThreadDocument> {
   if (auditSeq === undefined) return {};
   return { audit_seq: auditSeq === 0 ? { $not: { $gt: 0 } } : auditSeq };
+}
+
+function transitionField(transition: Transition | undefined): Pick<ThreadDocument, "last_transition"> {
+  return transition ? { last_transition: JSON.stringify(transition) } : {};
 }
 
 function holderFields(holder: RunOwner): Pick<ThreadDocument, "active_worker_id" | "active_attempt"> {

@@ -50,8 +50,11 @@ describe("thread audit seqs", () => {
     expect(await restarted.claim("t", "r3", owner("w1", 2))).toBe(true);
     expect(await restarted.release("t", "r3", owner("w1", 2), { ...ended, runStatus: "error" })).toBe("error");
 
+    // A claim first publishes the release before it again when another worker made it (it may have
+    // died before publishing): the audit topic is at-least-once, and readers keep one per ce_id.
     const all = records("t");
-    expect(all.map((r) => [r.seq, r.worker_id, r.from, r.to])).toEqual([
+    const path = distinctTransitions(all);
+    expect(path.map((r) => [r.seq, r.worker_id, r.from, r.to])).toEqual([
       [0, "w1", null, "idle"],
       [1, "w1", "idle", "busy"],
       [2, "w1", "busy", "idle"],
@@ -60,7 +63,8 @@ describe("thread audit seqs", () => {
       [5, "w1", "idle", "busy"],
       [6, "w1", "busy", "error"],
     ]);
-    expect(new Set(all.map(transitionId)).size).toBe(all.length);
+    expect(all.map((r) => r.seq)).toEqual([0, 1, 2, 2, 3, 4, 4, 5, 6]);
+    expect(new Set(all.map(transitionId)).size).toBe(path.length);
   });
 
   it("repeat the claim's seq and ce_id when a taker re-announces it, so readers count it once", async () => {
@@ -96,7 +100,7 @@ describe("thread audit seqs", () => {
     };
     expect(await w1.claim("t", "r1", owner("w1"))).toBe(true);
 
-    expect(records("t").map((r) => [r.seq, r.cause])).toEqual([
+    expect(distinctTransitions(records("t")).map((r) => [r.seq, r.cause])).toEqual([
       [0, "created"],
       [1, "claimed:r2"],
       [2, "released:r2:success"],

@@ -25,11 +25,18 @@ export class FakeBroker {
         this.producers.push(producer);
         return producer;
       },
+      admin: () => this.admin(),
     } as unknown as Kafka;
   }
 
   admin(): Admin {
     return {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      // One partition with a leader, for every topic asked about.
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+        topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader: 0, replicas: [0], isr: [0] }] })),
+      }),
       fetchTopicOffsets: async (topic: string) => {
         const high = String(this.records(topic).length);
         return [{ partition: 0, offset: high, high, low: "0" }];
