@@ -5,7 +5,7 @@ import { MongoClient, type Collection, type Db } from "mongodb";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { probeAtomicUpdates, type ProbeDocument } from "../../../src/adapters/mongo/atomicity-probe.js";
-import { runEventsCollection, runsCollection, threadsCollection } from "../../../src/adapters/mongo/collections.js";
+import { runEventsCollection, runsCollection, threadTombstonesCollection, threadsCollection } from "../../../src/adapters/mongo/collections.js";
 import type { JournalDocument } from "../../../src/adapters/mongo/documents.js";
 import { INDEXES, ensureIndexes } from "../../../src/adapters/mongo/indexes.js";
 import { MongoJournal, type MongoJournalOptions } from "../../../src/adapters/mongo/journal.js";
@@ -46,7 +46,9 @@ function journalOn(collection: Collection<JournalDocument>, options: MongoJourna
 
 async function emptyThreadStore(options: MongoThreadStoreOptions): Promise<MongoThreadStore> {
   await threadsCollection(db).deleteMany({});
-  return new MongoThreadStore(threadsCollection(db), options);
+  await threadTombstonesCollection(db).deleteMany({});
+  // As openMongoStores wires it.
+  return new MongoThreadStore(threadsCollection(db), { tombstones: threadTombstonesCollection(db), ...options });
 }
 
 // Each case starts from empty collections; the journal cases use fresh run ids instead.

@@ -98,10 +98,11 @@ describe("a worker on Kafka and MongoDB after a few hundred threads", () => {
     await runAll(again);
     await expectNothingPerThread(second.worker.runtime, AGAIN);
 
-    await expect.poll(() => threadRecords(again[0]!).length, { timeout: 15_000 }).toBe(5);
+    // Counted as readers count them, once per ce_id: a claim republishes another worker's release.
+    await expect.poll(() => distinctTransitions(threadRecords(again[0]!)).length, { timeout: 15_000 }).toBe(5);
     for (const threadId of threadIds) {
       const expected = again.includes(threadId) ? 5 : 3;
-      await expect.poll(() => threadRecords(threadId).length, { timeout: 15_000 }).toBe(expected);
+      await expect.poll(() => distinctTransitions(threadRecords(threadId)).length, { timeout: 15_000 }).toBe(expected);
       const records = distinctTransitions(threadRecords(threadId)).sort((a, b) => a.seq - b.seq);
       expect(records.map((record) => record.seq), threadId).toEqual(records.map((_, i) => i));
       expect(records.map((record) => [record.from, record.to])).toEqual(
