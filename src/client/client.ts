@@ -5,7 +5,7 @@ import { cloudEventHeaders } from "../adapters/kafka/cloud-events.js";
 import { ResilientConsumer } from "../adapters/kafka/resilient-consumer.js";
 import { Topics } from "../adapters/kafka/topics.js";
 import type { RunbusConfig } from "../config.js";
-import { RunbusError } from "../errors.js";
+import { RunbusError, messageOf } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CancelAction, CommandInput, RunCreateCommand } from "../protocol/commands.js";
 import type { EndEvent } from "../protocol/events.js";
@@ -205,14 +205,37 @@ export class RunbusClient {
    */
   private async startRepliesAtEnd(): Promise<void> {
     const topic = this.topics.replies;
-    const ends = await this.admin.fetchTopicOffsets(topic).catch(() => null);
+    const ends = await this.repliesEnd(topic);
     // No replies topic yet: no worker has started, and the consumer's own reset has to do.
     if (!ends) return;
     await this.admin.setOffsets({ groupId: this.replyGroup, topic, partitions: ends.map(({ partition, offset }) => ({ partition, offset })) });
   }
+
+  /**
+   * The replies topic's end offsets; null when the topic does not exist. kafkajs answers a read of
+   * a topic created a moment ago (metadata without its leader yet) with an error, even a TypeError
+   * from inside, so a failed read is tried again before the topic counts as missing: giving up at
+   * once would leave the first reply to the consumer's own reset, which can skip it.
+   */
+  private async repliesEnd(topic: string): Promise<Array<{ partition: number; offset: string }> | null> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.admin.fetchTopicOffsets(topic);
+      } catch (error) {
+        if (tries >= REPLIES_END_TRIES) {
+          (this.options.logger ?? silentLogger()).debug({ topic, err: messageOf(error) }, "no end offsets for the replies topic; starting from its latest");
+          return null;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * tries));
+      }
+    }
+  }
 }
 
 /** A client for the given brokers. */
+/** Reads of the replies topic's end offsets before it counts as missing (see repliesEnd). */
+const REPLIES_END_TRIES = 4;
+
 export function createClient(options: ClientOptions): RunbusClient {
   const logger = options.logger ?? silentLogger();
   const kafka = createKafka(

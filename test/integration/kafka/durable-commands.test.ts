@@ -127,8 +127,10 @@ describe("durable commands across workers", () => {
     const events = await collectEvents(client, runId);
     expect(endOf(events)).toEqual({ status: "interrupted" });
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i));
-    expect(await observer.runs.get(runId)).toMatchObject({ status: "interrupted", worker_id: taker.id, attempt: 2, lease_until: null });
-    expect(await observer.threads.get(threadId)).toMatchObject({ active_run_id: null, status: "interrupted" });
+    // The thread's release and the lease's end follow `end`.
+    await expect.poll(async () => (await observer.runs.get(runId))?.lease_until, { timeout: 10_000 }).toBeNull();
+    expect(await observer.runs.get(runId)).toMatchObject({ status: "interrupted", worker_id: taker.id, attempt: 2 });
+    await expect.poll(() => observer.threads.get(threadId), { timeout: 10_000 }).toMatchObject({ active_run_id: null, status: "interrupted" });
   });
 
   it("a cancel for a delayed run on another worker is applied there at once", async () => {
