@@ -97,21 +97,22 @@ export class Runtime {
   }
 }
 
-export interface EmbeddedRuntime extends Runtime {
-  adapters: {
-    events: MemoryEventLog;
-    audit: MemoryAuditLog;
-    replies: MemoryReplyLog;
-    threads: MemoryThreadStore;
-    runs: MemoryRunStore;
-    journal: MemoryJournal;
-  };
+export interface MemoryAdapters {
+  events: MemoryEventLog;
+  audit: MemoryAuditLog;
+  replies: MemoryReplyLog;
+  threads: MemoryThreadStore;
+  runs: MemoryRunStore;
+  journal: MemoryJournal;
 }
 
-/** The embedded default: in-process bus and stores, no server. */
-export function createEmbeddedRuntime(options: Omit<RuntimeOptions, "adapters">): EmbeddedRuntime {
-  const clock = options.clock ?? systemClock;
-  const adapters = {
+export interface EmbeddedRuntime extends Runtime {
+  adapters: MemoryAdapters;
+}
+
+/** An in-process bus and stores, the stores' times from `clock`; several runtimes may share one set, as workers share Kafka and MongoDB. */
+export function memoryAdapters(clock: Clock = systemClock): MemoryAdapters {
+  return {
     events: new MemoryEventLog(),
     audit: new MemoryAuditLog(),
     replies: new MemoryReplyLog(),
@@ -119,6 +120,11 @@ export function createEmbeddedRuntime(options: Omit<RuntimeOptions, "adapters">)
     runs: new MemoryRunStore(clock),
     journal: new MemoryJournal(),
   };
+}
+
+/** The embedded default: in-process bus and stores, no server. */
+export function createEmbeddedRuntime(options: Omit<RuntimeOptions, "adapters">): EmbeddedRuntime {
+  const adapters = memoryAdapters(options.clock ?? systemClock);
   const runtime = new Runtime({ ...options, adapters }) as EmbeddedRuntime;
   runtime.adapters = adapters;
   return runtime;

@@ -38,7 +38,7 @@ import {
 } from "./checks.js";
 import { startKiller, type Killer } from "./killer.js";
 import { readTopics } from "./read-topics.js";
-import { analyseTakeovers } from "./takeovers.js";
+import { analyseTakeovers, type TakeoverFigures } from "./takeovers.js";
 import { TOOL_EXECUTIONS_COLLECTION, type ToolExecution } from "./tool-executions.js";
 import { WorkerFleet, sleep, withTimeout } from "./worker-fleet.js";
 
@@ -82,7 +82,8 @@ export interface ChaosServers {
   kafkaWorkdir: string | null;
 }
 
-export interface ChaosFigures {
+/** The takeover figures (takeovers.ts) and the scenario's own. */
+export interface ChaosFigures extends TakeoverFigures {
   seed: number;
   workers: number;
   runs: number;
@@ -98,17 +99,6 @@ export interface ChaosFigures {
   kills: number;
   minKills: number;
   workersStarted: number;
-  takeovers: number;
-  resumedAttempts: number;
-  /** Changes of hands whose previous writer had not been killed (resumed attempts or not). */
-  takeoversWithoutKill: number;
-  /** Resumed attempts whose previous owner was alive. */
-  resumedWithoutKill: number;
-  /** Runs a killed worker had written to that another worker went on with after the kill. */
-  runsTakenOverAfterKills: number;
-  /** Kills whose takeover fell due while the broker was restarting are apart: they wait for the broker. */
-  maxKillToTakeoverMs: number | null;
-  maxKillToTakeoverAcrossBrokerRestartMs: number | null;
   maxKillToTakeoverLimitMs: number;
   toolExecutions: number;
   toolExecutionsRepeatedAfterKill: number;

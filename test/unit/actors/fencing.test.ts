@@ -2,15 +2,9 @@ import { MemorySaver } from "@langchain/langgraph";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { LeaseKeeper } from "../../../src/actors/lease-keeper.js";
-import { MemoryAuditLog } from "../../../src/adapters/memory/audit-log.js";
-import { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
-import { MemoryJournal } from "../../../src/adapters/memory/journal.js";
-import { MemoryReplyLog } from "../../../src/adapters/memory/reply-log.js";
-import { MemoryRunStore } from "../../../src/adapters/memory/run-store.js";
-import { MemoryThreadStore } from "../../../src/adapters/memory/thread-store.js";
 import { systemClock, type Clock, type RunEventSink } from "../../../src/ports.js";
 import type { RunEvent } from "../../../src/protocol/events.js";
-import { Runtime } from "../../../src/runtime.js";
+import { Runtime, memoryAdapters } from "../../../src/runtime.js";
 import { UNLIMITED_STEPS, lifecycleGraphs, newId, quickSlowGraph } from "../../helpers/runtime.js";
 
 const LEASE_MS = 60_000;
@@ -51,14 +45,7 @@ class CountingSink implements RunEventSink {
  */
 async function staleWorker(steps: number) {
   const storeClock = new StoreClock();
-  const shared = {
-    events: new MemoryEventLog(),
-    audit: new MemoryAuditLog(),
-    replies: new MemoryReplyLog(),
-    threads: new MemoryThreadStore(storeClock),
-    runs: new MemoryRunStore(storeClock),
-    journal: new MemoryJournal(),
-  };
+  const shared = memoryAdapters(storeClock);
   const events = new CountingSink(shared.events);
   const a = new Runtime({
     graphs: lifecycleGraphs({ steps: quickSlowGraph(steps, 50) }),

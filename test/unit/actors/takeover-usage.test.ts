@@ -4,17 +4,12 @@ import { Annotation, END, MemorySaver, MessagesAnnotation, START, StateGraph, ty
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { LeaseKeeper } from "../../../src/actors/lease-keeper.js";
-import { MemoryAuditLog } from "../../../src/adapters/memory/audit-log.js";
-import { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
-import { MemoryJournal } from "../../../src/adapters/memory/journal.js";
-import { MemoryReplyLog } from "../../../src/adapters/memory/reply-log.js";
-import { MemoryRunStore } from "../../../src/adapters/memory/run-store.js";
-import { MemoryThreadStore } from "../../../src/adapters/memory/thread-store.js";
+import type { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
 import type { GraphFactoryOptions } from "../../../src/graph/example-graph.js";
 import { ScriptedChatModel } from "../../../src/graph/fake-chat-model.js";
 import { systemClock, type TokenUsage } from "../../../src/ports.js";
 import type { RunEvent } from "../../../src/protocol/events.js";
-import { Runtime } from "../../../src/runtime.js";
+import { Runtime, memoryAdapters } from "../../../src/runtime.js";
 import { UNLIMITED_STEPS, newId } from "../../helpers/runtime.js";
 
 const LEASE_MS = 1200;
@@ -61,14 +56,7 @@ function modelTicksModel(options: GraphFactoryOptions = {}) {
 
 /** Two workers over one set of stores, one event log and one checkpointer, as over Kafka and MongoDB. */
 function cluster(onWorkerLoss: "resume" | "fail") {
-  const adapters = {
-    events: new MemoryEventLog(),
-    audit: new MemoryAuditLog(),
-    replies: new MemoryReplyLog(),
-    threads: new MemoryThreadStore(),
-    runs: new MemoryRunStore(),
-    journal: new MemoryJournal(),
-  };
+  const adapters = memoryAdapters();
   const checkpointer = new MemorySaver();
   const worker = (workerId: string) =>
     new Runtime({ graphs: { usage: ticksThenModel, twoCalls: modelTicksModel }, checkpointer, adapters, workerId, leaseMs: LEASE_MS, onWorkerLoss });

@@ -3,15 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { LeaseKeeper } from "../../../src/actors/lease-keeper.js";
 import { silentLogger } from "../../../src/logger.js";
 import { systemClock } from "../../../src/ports.js";
-import { MemoryAuditLog } from "../../../src/adapters/memory/audit-log.js";
-import { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
-import { MemoryJournal } from "../../../src/adapters/memory/journal.js";
-import { MemoryReplyLog } from "../../../src/adapters/memory/reply-log.js";
-import { MemoryRunStore } from "../../../src/adapters/memory/run-store.js";
-import { MemoryThreadStore } from "../../../src/adapters/memory/thread-store.js";
+import type { MemoryEventLog } from "../../../src/adapters/memory/event-log.js";
 import { isComplete, validateRunPath } from "../../../src/machines/run-path.js";
 import type { RunEvent } from "../../../src/protocol/events.js";
-import { Runtime } from "../../../src/runtime.js";
+import { Runtime, memoryAdapters } from "../../../src/runtime.js";
 import { UNLIMITED_STEPS, lifecycleGraphs, newId, quickSlowGraph } from "../../helpers/runtime.js";
 import { distinctTransitions, transitionId } from "../../../src/protocol/audit.js";
 import { pendingRun } from "../../contract/run-store.contract.js";
@@ -20,14 +15,7 @@ const LEASE_MS = 1200;
 
 /** Two workers over one set of stores, one event log and one checkpointer, as over Kafka and MongoDB. */
 function cluster(options: { onWorkerLoss?: "resume" | "fail" } = {}) {
-  const adapters = {
-    events: new MemoryEventLog(),
-    audit: new MemoryAuditLog(),
-    replies: new MemoryReplyLog(),
-    threads: new MemoryThreadStore(),
-    runs: new MemoryRunStore(),
-    journal: new MemoryJournal(),
-  };
+  const adapters = memoryAdapters();
   const checkpointer = new MemorySaver();
   const graphs = lifecycleGraphs({ steps: quickSlowGraph(12, 100) });
   const worker = (workerId: string) =>
