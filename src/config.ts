@@ -35,6 +35,14 @@ const configSchema = z.object({
   shutdownGraceMs: z.number().int().nonnegative().default(30_000),
   streamGapTimeoutMs: z.number().int().positive().default(DEFAULT_STREAM_GAP_TIMEOUT_MS),
   graphsModule: z.string().optional(),
+  gateway: z
+    .object({
+      port: z.number().int().min(0).max(65535).default(2024),
+      host: z.string().min(1).default("127.0.0.1"),
+      /** Origins a browser may call the gateway from (CORS); "*" for any. */
+      corsOrigins: z.array(z.string().min(1)).default([]),
+    })
+    .default({ port: 2024, host: "127.0.0.1", corsOrigins: [] }),
   workerId: z.string().optional(),
   logLevel: z.string().default("info"),
 });
@@ -81,6 +89,14 @@ function fromEnv(env: Env): RunbusConfigInput {
     shutdownGraceMs: num(env.RUNBUS_SHUTDOWN_GRACE_MS),
     streamGapTimeoutMs: num(env.RUNBUS_STREAM_GAP_TIMEOUT_MS),
     graphsModule: env.RUNBUS_GRAPHS,
+    gateway:
+      env.RUNBUS_GATEWAY_PORT || env.RUNBUS_GATEWAY_HOST || env.RUNBUS_GATEWAY_CORS_ORIGINS
+        ? withoutUndefined({
+            port: num(env.RUNBUS_GATEWAY_PORT),
+            host: env.RUNBUS_GATEWAY_HOST || undefined,
+            corsOrigins: env.RUNBUS_GATEWAY_CORS_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean),
+          })
+        : undefined,
     workerId: env.RUNBUS_WORKER_ID,
     logLevel: env.RUNBUS_LOG_LEVEL,
   };

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "thread_exists"
   | "run_not_found"
   | "run_exists"
+  | "run_active"
   | "graph_error"
   | "rollback_failed"
   | "bad_document"

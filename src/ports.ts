@@ -85,10 +85,19 @@ export function isOwnedBy(run: Pick<RunRecord, "worker_id" | "attempt">, owner: 
 }
 
 export interface ThreadQuery {
+  /** Only these threads. */
+  ids?: readonly string[];
   status?: ThreadStatus;
   metadata?: Record<string, unknown>;
+  /** Most recently updated first unless told otherwise; ties by thread id. */
+  sort?: ThreadSort;
   limit?: number;
   offset?: number;
+}
+
+export interface ThreadSort {
+  by: "thread_id" | "status" | "created_at" | "updated_at";
+  order: "asc" | "desc";
 }
 
 /**
@@ -108,6 +117,8 @@ export interface ThreadStore {
   /** Creates the thread unless it exists; returns the stored record and whether it was created. */
   create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }>;
   list(query?: ThreadQuery): Promise<ThreadRecord[]>;
+  /** How many threads match `query` (its limit and offset aside). */
+  count(query?: ThreadQuery): Promise<number>;
   update(threadId: string, patch: Partial<Pick<ThreadRecord, "status" | "display_name" | "metadata">>): Promise<ThreadRecord | undefined>;
   delete(threadId: string): Promise<boolean>;
   /**

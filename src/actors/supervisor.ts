@@ -18,6 +18,7 @@ import type { Reply } from "../protocol/replies.js";
 import { isTerminalRunStatus } from "../protocol/run-status.js";
 import { finishTakenOverRun } from "./finish-taken-over-run.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
+import { deleteRun } from "./run-commands.js";
 import { fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
@@ -115,6 +116,8 @@ export class Supervisor {
         return this.createRun(command);
       case "run.cancel":
         return this.cancelRun(command);
+      case "run.delete":
+        return this.admission.run(command.thread_id, () => deleteRun(this.deps.runs, command));
       case "thread.create":
         return this.createThread(command);
       case "thread.update":

@@ -79,6 +79,19 @@ program
   );
 
 program
+  .command("gateway")
+  .description("serve the LangGraph Agent Server API (HTTP/SSE) on Kafka and MongoDB until SIGTERM/SIGINT")
+  .option("-g, --graphs <file>", "the graphs module the workers serve (for state, history and drawings)")
+  .option("-p, --port <n>", "port (default: RUNBUS_GATEWAY_PORT, else 2024; 0 for any free one)", integer("--port", 0))
+  .option("-H, --host <host>", "address to bind (default: RUNBUS_GATEWAY_HOST, else 127.0.0.1)")
+  .action(
+    act(async (opts: { graphs?: string; port?: number; host?: string }) => {
+      const { gatewayCommand } = await import("./gateway.js");
+      return gatewayCommand(opts);
+    }),
+  );
+
+program
   .command("run")
   .description("create a run and stream it to the terminal until it ends (exit 0 on success)")
   .argument("<graph>", "graph id")

@@ -52,6 +52,10 @@ export const runCancelSchema = z
   })
   .strict();
 
+export const runDeleteSchema = z
+  .object({ ...base, type: z.literal("run.delete"), run_id: idSchema, thread_id: idSchema })
+  .strict();
+
 export const threadCreateSchema = z
   .object({
     ...base,
@@ -73,6 +77,7 @@ export const threadDeleteSchema = z
 export const commandSchema = z.discriminatedUnion("type", [
   runCreateSchema,
   runCancelSchema,
+  runDeleteSchema,
   threadCreateSchema,
   threadUpdateSchema,
   threadDeleteSchema,
@@ -80,6 +85,7 @@ export const commandSchema = z.discriminatedUnion("type", [
 
 export type RunCreateCommand = z.infer<typeof runCreateSchema>;
 export type RunCancelCommand = z.infer<typeof runCancelSchema>;
+export type RunDeleteCommand = z.infer<typeof runDeleteSchema>;
 export type ThreadCreateCommand = z.infer<typeof threadCreateSchema>;
 export type ThreadUpdateCommand = z.infer<typeof threadUpdateSchema>;
 export type ThreadDeleteCommand = z.infer<typeof threadDeleteSchema>;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
 import { transitionSchema } from "./audit.js";
-import { runCancelSchema, runCreateSchema, threadCreateSchema, threadDeleteSchema, threadUpdateSchema } from "./commands.js";
+import { runCancelSchema, runCreateSchema, runDeleteSchema, threadCreateSchema, threadDeleteSchema, threadUpdateSchema } from "./commands.js";
 import { endEventSchema, errorEventSchema, metadataEventSchema } from "./events.js";
 import { replySchema } from "./replies.js";
 
@@ -37,6 +37,7 @@ export const WIRE_ERROR_CODES = [
   "thread_exists",
   "run_not_found",
   "run_exists",
+  "run_active",
   "invalid_state",
 ] as const satisfies readonly ErrorCode[];
 
@@ -90,6 +91,21 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       run_id: "The run to cancel.",
       thread_id: "The run's thread; also the record key.",
       action: "`interrupt` stops the run and keeps its checkpoints; `rollback` stops it and restores the thread to where it was before the run.",
+    },
+  },
+  {
+    name: "run.delete",
+    kind: "command",
+    ceType: "runbus.command.run.delete",
+    title: "run.delete command",
+    description:
+      "Deletes an ended run's record. A run that is still pending or running is refused with `run_active` (cancel it first); its events stay on their topic until the janitor removes it.",
+    schema: runDeleteSchema,
+    fields: {
+      command_id: commandId,
+      type: "The command name.",
+      run_id: "The run to delete.",
+      thread_id: "The run's thread; also the record key.",
     },
   },
   {

@@ -192,6 +192,13 @@ export function threadStoreContract(
       expect(ids(await store.list({ limit: 2 }))).toEqual([id("1"), id("4")]);
       expect(ids(await store.list({ limit: 2, offset: 2 }))).toEqual([id("3"), id("2")]);
       expect(ids(await store.list({ offset: 3 }))).toEqual([id("2")]);
+      expect(ids(await store.list({ ids: [id("2"), id("3"), "no-such-thread"] }))).toEqual([id("3"), id("2")]);
+      expect(ids(await store.list({ sort: { by: "thread_id", order: "asc" } }))).toEqual([id("1"), id("2"), id("3"), id("4")]);
+      expect(ids(await store.list({ sort: { by: "updated_at", order: "asc" }, limit: 2 }))).toEqual([id("2"), id("3")]);
+      expect(ids(await store.list({ sort: { by: "status", order: "asc" }, limit: 1 }))).toEqual([id("1")]);
+      expect(await store.count()).toBe(4);
+      expect(await store.count({ metadata: { team: "core" }, limit: 1 })).toBe(3);
+      expect(await store.count({ ids: [id("1"), id("2")], status: "idle" })).toBe(1);
       expect(ids(await store.list({ offset: 10 }))).toEqual([]);
       expect(ids(await store.list({ metadata: { team: "core" }, limit: 1, offset: 1 }))).toEqual([id("4")]);
       expect(ids(await store.list({ limit: 0 }))).toEqual([]);

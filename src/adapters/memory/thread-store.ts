@@ -1,4 +1,4 @@
-import { isOwnedBy, type RunOwner, type ThreadQuery, type ThreadRecord, type ThreadStore } from "../../ports.js";
+import { isOwnedBy, type RunOwner, type ThreadQuery, type ThreadSort, type ThreadRecord, type ThreadStore } from "../../ports.js";
 import { systemClock, type Clock } from "../../ports.js";
 import type { Transition } from "../../protocol/audit.js";
 import { matchesMetadata } from "./match-metadata.js";
@@ -47,12 +47,21 @@ export class MemoryThreadStore implements ThreadStore {
   }
 
   async list(query: ThreadQuery = {}): Promise<ThreadRecord[]> {
-    const matching = [...this.threads.values()]
-      .filter((t) => (query.status === undefined || t.status === query.status) && matchesMetadata(t.metadata, query.metadata))
-      // Ties by id in code-unit order, as MongoDB sorts strings (localeCompare would put "a" before "B").
-      .sort((a, b) => b.updated_at.getTime() - a.updated_at.getTime() || (a.thread_id < b.thread_id ? -1 : a.thread_id > b.thread_id ? 1 : 0));
+    const matching = this.matching(query)
+      .sort(threadOrder(query.sort ?? { by: "updated_at", order: "desc" }));
     const offset = query.offset ?? 0;
     return matching.slice(offset, query.limit === undefined ? undefined : offset + query.limit).map((t) => structuredClone(t));
+  }
+
+  async count(query: ThreadQuery = {}): Promise<number> {
+    return this.matching(query).length;
+  }
+
+  private matching(query: ThreadQuery): ThreadRecord[] {
+    const ids = query.ids === undefined ? undefined : new Set(query.ids);
+    return [...this.threads.values()].filter(
+      (t) => (ids === undefined || ids.has(t.thread_id)) && (query.status === undefined || t.status === query.status) && matchesMetadata(t.metadata, query.metadata),
+    );
   }
 
   async update(
@@ -125,4 +134,16 @@ export class MemoryThreadStore implements ThreadStore {
     this.auditSeqs.set(threadId, next + 1);
     return true;
   }
+}
+
+/** Ties by id in code-unit order, as MongoDB sorts strings (localeCompare would put "a" before "B"). */
+function threadOrder(sort: ThreadSort): (a: ThreadRecord, b: ThreadRecord) => number {
+  const sign = sort.order === "asc" ? 1 : -1;
+  const byId = (a: ThreadRecord, b: ThreadRecord) => (a.thread_id < b.thread_id ? -1 : a.thread_id > b.thread_id ? 1 : 0);
+  const key = (t: ThreadRecord): string | number => (sort.by === "created_at" ? t.created_at.getTime() : sort.by === "updated_at" ? t.updated_at.getTime() : sort.by === "status" ? t.status : t.thread_id);
+  return (a, b) => {
+    const [x, y] = [key(a), key(b)];
+    const primary = x < y ? -sign : x > y ? sign : 0;
+    return primary || (sort.by === "thread_id" ? 0 : byId(a, b));
+  };
 }

@@ -68,15 +68,17 @@ export class MongoThreadStore implements ThreadStore {
 
   async list(query: ThreadQuery = {}): Promise<ThreadRecord[]> {
     if (query.limit !== undefined && query.limit <= 0) return [];
-    const filter: Filter<ThreadDocument> = {};
-    if (query.status !== undefined) filter.status = query.status;
-    const fingerprints = metadataFilter(query.metadata);
-    if (fingerprints.length > 0) filter.metadata_index = { $all: fingerprints };
-    let cursor = this.threads.find(filter).sort({ updated_at: -1, _id: 1 });
+    const { by, order } = query.sort ?? { by: "updated_at", order: "desc" };
+    const field = by === "thread_id" ? "_id" : by;
+    let cursor = this.threads.find(threadFilter(query)).sort(field === "_id" ? { _id: order === "asc" ? 1 : -1 } : { [field]: order === "asc" ? 1 : -1, _id: 1 });
     if (query.offset) cursor = cursor.skip(query.offset);
     if (query.limit !== undefined) cursor = cursor.limit(query.limit);
     const documents = await cursor.toArray();
     return documents.map(threadFromDocument);
+  }
+
+  async count(query: ThreadQuery = {}): Promise<number> {
+    return this.threads.countDocuments(threadFilter(query));
   }
 
   async update(
@@ -179,4 +181,13 @@ function transitionField(transition: Transition | undefined): Pick<ThreadDocumen
 
 function holderFields(holder: RunOwner): Pick<ThreadDocument, "active_worker_id" | "active_attempt"> {
   return { active_worker_id: holder.worker_id, active_attempt: holder.attempt };
+}
+
+function threadFilter(query: ThreadQuery): Filter<ThreadDocument> {
+  const filter: Filter<ThreadDocument> = {};
+  if (query.ids !== undefined) filter._id = { $in: [...query.ids] };
+  if (query.status !== undefined) filter.status = query.status;
+  const fingerprints = metadataFilter(query.metadata);
+  if (fingerprints.length > 0) filter.metadata_index = { $all: fingerprints };
+  return filter;
 }

@@ -94,7 +94,7 @@ describe("parseCommand: rejections", () => {
   });
 
   it("rejects an unknown command type, naming the type field", () => {
-    expectRejected({ type: "run.delete", thread_id: "t" }, "invalid_command", "type: Invalid discriminator value");
+    expectRejected({ type: "run.purge", thread_id: "t" }, "invalid_command", "type: Invalid discriminator value");
     expectRejected({ thread_id: "t" }, "invalid_command", "type:");
   });
 

@@ -46,6 +46,7 @@ describe("docs/schemas", () => {
     expect(Object.keys(protocolJsonSchemas())).toEqual([
       "run.create",
       "run.cancel",
+      "run.delete",
       "thread.create",
       "thread.update",
       "thread.delete",

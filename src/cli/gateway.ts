@@ -1,0 +1,40 @@
+import { loadConfig } from "../config.js";
+import { Gateway } from "../gateway/gateway.js";
+import { waitUntilReady } from "../wait-until-ready.js";
+import { cliLogger, EXIT_OK } from "./context.js";
+import { resolveGraphs } from "./worker.js";
+
+export interface GatewayCommandOptions {
+  graphs?: string;
+  port?: number;
+  host?: string;
+}
+
+/**
+ * `runbus gateway`: serves the LangGraph Agent Server API until SIGTERM or SIGINT, then closes
+ * its listener and open streams (the runs go on in the workers) and exits 0.
+ */
+export async function gatewayCommand(options: GatewayCommandOptions): Promise<number> {
+  const config = loadConfig();
+  const logger = cliLogger(config.logLevel);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
+  const gateway = await waitUntilReady("the gateway's Kafka and MongoDB", () => Gateway.create(config, { graphs, logger }), { logger, signal: stop.signal });
+  try {
+    const { url, host } = await gateway.listen({
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host !== undefined ? { host: options.host } : {}),
+    });
+    logger.info({ url, graphs: Object.keys(graphs), source, prefix: config.topicPrefix }, "gateway listening");
+    if (host === "127.0.0.1" || host === "::1") logger.info("bound to loopback only: set RUNBUS_GATEWAY_HOST or --host to serve other machines");
+    process.stdout.write(`listening on ${url}\n`);
+    await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+    logger.info("gateway stopping");
+  } finally {
+    await gateway.close();
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { GatewayBackend } from "./backend.js";
+import { HttpError, toHttp } from "./http-error.js";
+import { assistantRoutes } from "./routes/assistants.js";
+import { metaRoutes } from "./routes/meta.js";
+import { runRoutes } from "./routes/runs.js";
+import { threadRoutes } from "./routes/threads.js";
+
+export interface GatewayAppOptions {
+  /** Origins allowed by CORS; `["*"]` for any. Empty: no CORS headers. */
+  corsOrigins: readonly string[];
+}
+
+/** The headers the SDKs read from responses, which a browser hides from scripts unless exposed. */
+const EXPOSED_HEADERS = ["Content-Location", "Location", "X-Pagination-Total", "X-Pagination-Next"];
+
+/** The LangGraph Agent Server API on a runbus backend, as a Hono app (no I/O of its own beyond the backend). */
+export function createGatewayApp(backend: GatewayBackend, options: GatewayAppOptions): Hono {
+  const app = new Hono();
+  if (options.corsOrigins.length > 0) {
+    const any = options.corsOrigins.includes("*");
+    app.use("*", cors({ origin: any ? "*" : [...options.corsOrigins], exposeHeaders: EXPOSED_HEADERS, maxAge: 600 }));
+  }
+  app.onError((error, c) => {
+    const { status, body } = toHttp(error);
+    if (status >= 500) backend.logger.error({ err: error, path: c.req.path, method: c.req.method }, "request failed");
+    return c.json(body, status as 500);
+  });
+  app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}.`, code: "not_found" }, 404));
+  // Thread writes that must be serialized with the thread's runs, which the gateway does not yet send as commands.
+  const notYet = (what: string) => () => {
+    throw new HttpError(501, `${what} is not supported by runbus gateway yet.`, "not_implemented");
+  };
+  app.post("/threads/:thread_id/state", notYet("Updating thread state"));
+  app.patch("/threads/:thread_id/state", notYet("Patching checkpoint metadata"));
+  app.post("/threads/:thread_id/copy", notYet("Copying a thread"));
+  app.route("/", metaRoutes(backend));
+  app.route("/", assistantRoutes(backend));
+  app.route("/", runRoutes(backend));
+  app.route("/", threadRoutes(backend));
+  return app;
+}
