@@ -19,6 +19,7 @@ import { isTerminalRunStatus } from "../protocol/run-status.js";
 import { finishTakenOverRun } from "./finish-taken-over-run.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { deleteRun } from "./run-commands.js";
+import { copyThread, updateThreadState, type ThreadStateDeps } from "./thread-state-commands.js";
 import { fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
@@ -110,6 +111,19 @@ export class Supervisor {
     this.lifecycle = "stopped";
   }
 
+  private stateDeps: ThreadStateDeps | null = null;
+
+  private threadStateDeps(): ThreadStateDeps {
+    const { checkpointer } = this.deps;
+    this.stateDeps ??= {
+      threads: this.deps.threads,
+      runs: this.deps.runs,
+      graphs: checkpointer ? this.deps.graphs.withCheckpointer(checkpointer) : this.deps.graphs,
+      ...(checkpointer ? { checkpointer } : {}),
+    };
+    return this.stateDeps;
+  }
+
   private dispatch(command: Command): Promise<Reply> {
     switch (command.type) {
       case "run.create":
@@ -124,6 +138,10 @@ export class Supervisor {
         return this.updateThread(command);
       case "thread.delete":
         return this.deleteThread(command);
+      case "thread.update_state":
+        return this.admission.run(command.thread_id, () => updateThreadState(this.threadStateDeps(), command));
+      case "thread.copy":
+        return this.admission.run(command.thread_id, () => copyThread(this.threadStateDeps(), command));
     }
   }
 

@@ -28,13 +28,9 @@ export function createGatewayApp(backend: GatewayBackend, options: GatewayAppOpt
     return c.json(body, status as 500);
   });
   app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}.`, code: "not_found" }, 404));
-  // Thread writes that must be serialized with the thread's runs, which the gateway does not yet send as commands.
-  const notYet = (what: string) => () => {
-    throw new HttpError(501, `${what} is not supported by runbus gateway yet.`, "not_implemented");
-  };
-  app.post("/threads/:thread_id/state", notYet("Updating thread state"));
-  app.patch("/threads/:thread_id/state", notYet("Patching checkpoint metadata"));
-  app.post("/threads/:thread_id/copy", notYet("Copying a thread"));
+  app.patch("/threads/:thread_id/state", () => {
+    throw new HttpError(501, "Patching a checkpoint's metadata is not supported: runbus checkpoints are written by runs and update_state only.", "not_implemented");
+  });
   app.route("/", metaRoutes(backend));
   app.route("/", assistantRoutes(backend));
   app.route("/", runRoutes(backend));

@@ -25,7 +25,7 @@ export interface HistoryQuery {
  * Reads thread state through the served graphs, bound read-only to the workers' checkpointer, so
  * `next`, `tasks` and interrupts are computed as LangGraph computes them. A thread's graph is the
  * one its metadata names (`graph_id`, as the SDK sets it), else the one of its latest run, else
- * the only graph served.
+ * the only graph served. (A copy carries its original's graph id in its metadata.)
  */
 export class GraphState {
   constructor(
@@ -69,14 +69,19 @@ export class GraphState {
     return (await graph.getGraphAsync({}, { xray })).toJSON();
   }
 
-  private async graphOf(thread: ThreadRecord): Promise<ReadableGraph | undefined> {
+  /** The thread's graph id (see the class comment); undefined when none can be told. */
+  async graphIdOf(thread: ThreadRecord): Promise<string | undefined> {
     const named = typeof thread.metadata.graph_id === "string" ? thread.metadata.graph_id : undefined;
     let graphId = named !== undefined && this.graphs.has(named) ? named : undefined;
     graphId ??= (await this.runs.listByThread(thread.thread_id, { limit: 1 }))[0]?.graph_id;
     const ids = this.graphs.ids();
     if (graphId === undefined && ids.length === 1) graphId = ids[0];
-    if (graphId === undefined || !this.graphs.has(graphId)) return undefined;
-    return (await this.graphs.resolve(graphId)) as ReadableGraph;
+    return graphId !== undefined && this.graphs.has(graphId) ? graphId : undefined;
+  }
+
+  private async graphOf(thread: ThreadRecord): Promise<ReadableGraph | undefined> {
+    const graphId = await this.graphIdOf(thread);
+    return graphId === undefined ? undefined : ((await this.graphs.resolve(graphId)) as ReadableGraph);
   }
 }
 

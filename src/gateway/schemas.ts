@@ -84,6 +84,13 @@ export const threadCountBody = z.object({
   values: optional(jsonObject),
 });
 
+export const updateStateBody = z.object({
+  values: z.unknown(),
+  as_node: optional(z.string().min(1).max(256)),
+  checkpoint_id: optional(z.string().min(1).max(128)),
+  checkpoint: optional(z.object({ checkpoint_id: z.string().nullish() }).loose()),
+});
+
 export const historyBody = z.object({
   limit: optional(z.number().int().min(1).max(1000)),
   before: optional(z.union([z.string(), z.object({ configurable: jsonObject.optional() }).loose()])),

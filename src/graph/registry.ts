@@ -34,6 +34,11 @@ export class GraphRegistry {
     private readonly checkpointer?: BaseCheckpointSaver,
   ) {}
 
+  /** The same graphs bound to another checkpointer (each resolved again, once). */
+  withCheckpointer(checkpointer: BaseCheckpointSaver): GraphRegistry {
+    return new GraphRegistry(this.entries, checkpointer);
+  }
+
   ids(): string[] {
     return Object.keys(this.entries);
   }

@@ -74,6 +74,22 @@ export const threadDeleteSchema = z
   .object({ ...base, type: z.literal("thread.delete"), thread_id: idSchema, force: z.boolean().optional() })
   .strict();
 
+export const threadUpdateStateSchema = z
+  .object({
+    ...base,
+    type: z.literal("thread.update_state"),
+    thread_id: idSchema,
+    graph_id: z.string().min(1).max(256),
+    values: z.unknown(),
+    as_node: z.string().min(1).max(256).optional(),
+    checkpoint_id: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+export const threadCopySchema = z
+  .object({ ...base, type: z.literal("thread.copy"), thread_id: idSchema, new_thread_id: idSchema })
+  .strict();
+
 export const commandSchema = z.discriminatedUnion("type", [
   runCreateSchema,
   runCancelSchema,
@@ -81,6 +97,8 @@ export const commandSchema = z.discriminatedUnion("type", [
   threadCreateSchema,
   threadUpdateSchema,
   threadDeleteSchema,
+  threadUpdateStateSchema,
+  threadCopySchema,
 ]);
 
 export type RunCreateCommand = z.infer<typeof runCreateSchema>;
@@ -89,6 +107,8 @@ export type RunDeleteCommand = z.infer<typeof runDeleteSchema>;
 export type ThreadCreateCommand = z.infer<typeof threadCreateSchema>;
 export type ThreadUpdateCommand = z.infer<typeof threadUpdateSchema>;
 export type ThreadDeleteCommand = z.infer<typeof threadDeleteSchema>;
+export type ThreadUpdateStateCommand = z.infer<typeof threadUpdateStateSchema>;
+export type ThreadCopyCommand = z.infer<typeof threadCopySchema>;
 export type Command = z.infer<typeof commandSchema>;
 export type CommandType = Command["type"];
 export type CommandInput = z.input<typeof commandSchema>;

@@ -1,7 +1,16 @@
 import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
 import { transitionSchema } from "./audit.js";
-import { runCancelSchema, runCreateSchema, runDeleteSchema, threadCreateSchema, threadDeleteSchema, threadUpdateSchema } from "./commands.js";
+import {
+  runCancelSchema,
+  runCreateSchema,
+  runDeleteSchema,
+  threadCopySchema,
+  threadCreateSchema,
+  threadDeleteSchema,
+  threadUpdateSchema,
+  threadUpdateStateSchema,
+} from "./commands.js";
 import { endEventSchema, errorEventSchema, metadataEventSchema } from "./events.js";
 import { replySchema } from "./replies.js";
 
@@ -152,6 +161,39 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
     },
   },
   {
+    name: "thread.update_state",
+    kind: "command",
+    ceType: "runbus.command.thread.update_state",
+    title: "thread.update_state command",
+    description:
+      "Writes values into an idle thread's state as a node would (LangGraph's updateState), as a new checkpoint. A busy thread is refused with `thread_busy`. The reply's `result.checkpoint` names the new checkpoint.",
+    schema: threadUpdateStateSchema,
+    fields: {
+      command_id: commandId,
+      type: "The command name.",
+      thread_id: "The thread; also the record key.",
+      graph_id: "The graph whose reducers apply the update (the thread's graph).",
+      values: "The update: an object of channel values, or what the graph's input accepts.",
+      as_node: "Apply the update as if this node had written it (it decides which node runs next).",
+      checkpoint_id: "Update from this checkpoint instead of the latest one (a fork).",
+    },
+  },
+  {
+    name: "thread.copy",
+    kind: "command",
+    ceType: "runbus.command.thread.copy",
+    title: "thread.copy command",
+    description:
+      "Copies an idle thread: a new thread with the same metadata (plus the `graph_id` of its latest run) and every checkpoint and pending write of the original. A busy thread is refused with `thread_busy`; an existing `new_thread_id` with `thread_exists`.",
+    schema: threadCopySchema,
+    fields: {
+      command_id: commandId,
+      type: "The command name.",
+      thread_id: "The thread to copy; also the record key.",
+      new_thread_id: "The copy's id.",
+    },
+  },
+  {
     name: "metadata",
     kind: "event",
     ceType: "runbus.run.metadata",
@@ -234,6 +276,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       accepted: "Whether the command was accepted.",
       disposition: "For an accepted run.create: `started`, `queued`, `scheduled` or `duplicate` (a retry). For an accepted run.cancel, stored on the run record first: `applied` (by the worker that answered), `stored` (its owner applies it from the control topic, or the worker that takes the run over next), or `done` (it had already ended).",
       reason: "Why the command was rejected, in a sentence.",
+      result: "What an accepted command produced: for `thread.update_state`, `{checkpoint: {thread_id, checkpoint_ns, checkpoint_id}}`; for `thread.copy`, `{thread_id}` of the copy.",
       code: `Why the command was rejected: one of ${WIRE_ERROR_CODES.map((code) => `\`${code}\``).join(", ")}.`,
     },
   },

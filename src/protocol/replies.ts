@@ -15,6 +15,8 @@ export const replySchema = z.object({
    */
   disposition: z.enum(["started", "queued", "scheduled", "duplicate", "applied", "stored", "done"]).optional(),
   reason: z.string().optional(),
+  /** What an accepted command produced: `thread.update_state` the new checkpoint, `thread.copy` the new thread id. */
+  result: z.record(z.string(), z.unknown()).optional(),
   code: z.string().optional(),
 });
 /** `code` is one of the stable ErrorCode strings. */

@@ -3,7 +3,7 @@ import { Hono, type Context } from "hono";
 import type { ThreadRecord } from "../../ports.js";
 import type { GatewayBackend } from "../backend.js";
 import { HttpError, rejection } from "../http-error.js";
-import { historyBody, parseRequest, threadCountBody, threadCreateBody, threadIdSchema, threadPatchBody, threadSearchBody } from "../schemas.js";
+import { historyBody, parseRequest, threadCountBody, threadCreateBody, threadIdSchema, threadPatchBody, threadSearchBody, updateStateBody } from "../schemas.js";
 import { toApiThread } from "../shapes.js";
 import { readJson } from "./request.js";
 
@@ -78,6 +78,33 @@ export function threadRoutes(backend: GatewayBackend): Hono {
     const thread = await mustGet(backend, threadIdOf(c));
     const body = (await readJson(c)) as { checkpoint?: { checkpoint_id?: string }; subgraphs?: boolean };
     return c.json(await backend.state.state(thread, body.checkpoint?.checkpoint_id, body.subgraphs === true));
+  });
+
+  api.post("/threads/:thread_id/state", async (c) => {
+    const thread = await mustGet(backend, threadIdOf(c));
+    const body = parseRequest(updateStateBody, await readJson(c), "state update");
+    const graphId = await backend.state.graphIdOf(thread);
+    if (!graphId) throw new HttpError(422, `Thread ${thread.thread_id} has no graph yet: run it once, or create it with metadata.graph_id.`, "invalid_request");
+    const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
+    const reply = await backend.client.send({
+      type: "thread.update_state",
+      thread_id: thread.thread_id,
+      graph_id: graphId,
+      values: body.values ?? null,
+      ...(body.as_node ? { as_node: body.as_node } : {}),
+      ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
+    });
+    if (!reply.accepted) throw rejection(reply.code, reply.reason);
+    return c.json(reply.result ?? {});
+  });
+
+  api.post("/threads/:thread_id/copy", async (c) => {
+    const threadId = threadIdOf(c);
+    const copyId = randomUUID();
+    const reply = await backend.client.send({ type: "thread.copy", thread_id: threadId, new_thread_id: copyId });
+    if (!reply.accepted) throw rejection(reply.code, reply.reason);
+    const copy = await mustGet(backend, copyId);
+    return c.json(toApiThread(copy, await backend.state.values(copy)));
   });
 
   api.get("/threads/:thread_id/history", async (c) => {

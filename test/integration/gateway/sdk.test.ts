@@ -241,4 +241,30 @@ describe("runs", () => {
     await expect(stack.sdk.runs.delete(thread.thread_id, live.run_id)).rejects.toMatchObject({ status: 409 });
     await stack.sdk.runs.cancel(thread.thread_id, live.run_id, true);
   });
+
+  it("updates an idle thread's state as a node and copies a thread; a busy thread is refused", async () => {
+    const thread = await stack.sdk.threads.create();
+    await stack.sdk.runs.wait(thread.thread_id, "echo", { input: human("stop"), interruptBefore: ["second"] });
+    const updated = await stack.sdk.threads.updateState(thread.thread_id, { values: { messages: [{ type: "ai", content: "edited" }] }, asNode: "first" });
+    const state = await stack.sdk.threads.getState(thread.thread_id);
+    // The API answers `{checkpoint}` (the SDK 1.15 types say `configurable`; the reference server sends `checkpoint`).
+    expect((updated as unknown as { checkpoint: { checkpoint_id: string } }).checkpoint.checkpoint_id).toBe(state.checkpoint.checkpoint_id);
+    expect(texts(state.values)).toEqual(["stop", "echo: stop", "edited"]);
+    expect(state.next).toEqual(["second"]);
+
+    const copy = await stack.sdk.threads.copy(thread.thread_id);
+    expect(copy.thread_id).not.toBe(thread.thread_id);
+    const copied = await stack.sdk.threads.getState(copy.thread_id);
+    expect(copied.values).toEqual(state.values);
+    expect(copied.next).toEqual(["second"]);
+    expect((await stack.sdk.threads.getHistory(copy.thread_id, { limit: 100 })).length).toBe((await stack.sdk.threads.getHistory(thread.thread_id, { limit: 100 })).length);
+    // The copy goes on by itself: the original stays where it was.
+    expect(texts(await stack.sdk.runs.wait(copy.thread_id, "echo", { input: null })).at(-1)).toBe("echo done");
+    expect((await stack.sdk.threads.getState(thread.thread_id)).next).toEqual(["second"]);
+
+    const busy = await stack.sdk.runs.create(thread.thread_id, "slow", { input: {}, multitaskStrategy: "interrupt" });
+    await expect(stack.sdk.threads.updateState(thread.thread_id, { values: { step: 99 } })).rejects.toMatchObject({ status: 422 });
+    await stack.sdk.runs.cancel(thread.thread_id, busy.run_id, true);
+  });
 });
+

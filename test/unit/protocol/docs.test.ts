@@ -50,6 +50,8 @@ describe("docs/schemas", () => {
       "thread.create",
       "thread.update",
       "thread.delete",
+      "thread.update_state",
+      "thread.copy",
       "metadata",
       "chunk",
       "error",
