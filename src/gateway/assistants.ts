@@ -1,20 +1,7 @@
-import { createHash } from "node:crypto";
+import { v5 as uuid5 } from "@langchain/core/utils/uuid";
 
 /** The LangGraph API server's namespace for assistant ids, so a graph's assistant has the same id on both servers. */
 const NAMESPACE_GRAPH = "6ba7b821-9dad-11d1-80b4-00c04fd430c8";
-
-/** An RFC 4122 version-5 UUID (SHA-1, name-based) of `name` in `namespace`. */
-export function uuid5(name: string, namespace: string): string {
-  const bytes = createHash("sha1")
-    .update(Buffer.from(namespace.replaceAll("-", ""), "hex"))
-    .update(name, "utf8")
-    .digest()
-    .subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 export function assistantIdOf(graphId: string): string {
   return uuid5(graphId, NAMESPACE_GRAPH);

@@ -14,7 +14,7 @@ export interface GatewayStack {
   worker: Worker;
   gateways: Gateway[];
   urls: string[];
-  /** An SDK client of the first gateway. */
+  /** An SDK client of the first gateway (none when `gateways` is 0). */
   sdk: Client;
   stop(): Promise<void>;
 }
@@ -44,7 +44,7 @@ export async function startGatewayStack(options: { graphs: Record<string, GraphE
     worker,
     gateways,
     urls,
-    sdk: new Client({ apiUrl: urls[0]!, defaultHeaders: {}, callerOptions: { maxRetries: 0 } }),
+    sdk: new Client({ apiUrl: urls[0] ?? "http://127.0.0.1:1", callerOptions: { maxRetries: 0 } }),
     stop: async () => {
       await Promise.allSettled(gateways.map((gateway) => gateway.close()));
       await worker.stop(2000);
