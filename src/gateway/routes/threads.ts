@@ -16,6 +16,7 @@ export function threadRoutes(backend: GatewayBackend): Hono {
 
   api.post("/threads", async (c) => {
     const body = parseRequest(threadCreateBody, await readJson(c), "thread");
+    if (body.ttl != null) throw new HttpError(422, "ttl is not supported: runbus keeps a thread until it is deleted.", "invalid_request");
     const threadId = body.thread_id ?? randomUUID();
     const reply = await backend.client.threads.create(threadId, body.metadata ?? {}, body.if_exists ?? "raise");
     if (!reply.accepted) throw rejection(reply.code, reply.reason);
