@@ -119,7 +119,8 @@ export function runRoutes(backend: GatewayBackend): Hono {
     const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("last_event_id");
     const fromSeq = seqAfter(lastEventId);
     if (fromSeq === null) throw new HttpError(422, `Last-Event-ID must be an event id (a seq) or -1, not ${JSON.stringify(lastEventId)}.`, "invalid_request");
-    const only = c.req.queries("stream_mode") ?? null;
+    // An empty `stream_mode=` (the Python SDK sends one when none is given) asks for every mode.
+    const only = c.req.queries("stream_mode")?.filter((mode) => mode !== "") ?? null;
     return streamRun(c, backend, {
       runId: run.run_id,
       threadId: run.thread_id,
