@@ -35,6 +35,7 @@ export function toRunCreate(body: RunCreateBody, threadId: string, assistants: A
     // The API answers a run on a missing thread with 404 unless told to create it; a stateless run's thread is new.
     if_not_exists: stateless ? "create" : (body.if_not_exists ?? "reject"),
     ...(body.after_seconds !== undefined ? { after_seconds: body.after_seconds } : {}),
+    ...(body.durability === "sync" || body.durability === "async" ? { durability: body.durability } : body.checkpoint_during === true ? { durability: "async" as const } : {}),
   };
 }
 

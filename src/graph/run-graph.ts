@@ -37,6 +37,7 @@ export async function runGraph(graph: RunnableGraph, options: GraphRunOptions): 
     ...(request.context ? { context: request.context } : {}),
     ...(request.interrupt_before ? { interruptBefore: request.interrupt_before } : {}),
     ...(request.interrupt_after ? { interruptAfter: request.interrupt_after } : {}),
+    ...(request.durability ? { durability: request.durability } : {}),
     ...(options.callbacks ? { callbacks: options.callbacks } : {}),
   });
   const window = new EmitWindow(EMIT_WINDOW);

@@ -37,6 +37,8 @@ export const runCreateSchema = z
     checkpoint_id: z.string().min(1).max(128).optional(),
     multitask_strategy: z.enum(MULTITASK_STRATEGIES).optional(),
     if_not_exists: z.enum(["create", "reject"]).optional(),
+    // "exit" is not offered: a run must checkpoint every step for another worker to resume it.
+    durability: z.enum(["sync", "async"]).optional(),
     timeout_ms: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
     after_seconds: z.number().nonnegative().max(7 * 24 * 3600).optional(),
   })

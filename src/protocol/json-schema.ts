@@ -83,6 +83,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       checkpoint_id: "Start from this checkpoint of the thread instead of its latest one.",
       multitask_strategy: "What happens when the thread is busy: `reject` (the default), `enqueue`, `interrupt` or `rollback` the active run.",
       if_not_exists: "`create` (the default) creates a missing thread; `reject` answers `thread_not_found`.",
+      durability: "LangGraph's checkpoint durability: `async` (the default) writes each step's checkpoint while the next step runs; `sync` writes it before the next step starts. LangGraph's `exit` is not accepted: another worker could not resume the run.",
       timeout_ms: "A deadline for the run, in milliseconds from its start; past it the run ends `timeout`.",
       after_seconds: "Start the run this many seconds from now (the reply says `scheduled`).",
     },

@@ -150,8 +150,14 @@ describe("runs", () => {
       status: 422,
       message: expect.stringContaining("webhook"),
     });
+    await expect(stack.sdk.runs.create(thread.thread_id, "echo", { durability: "exit" })).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining("durability"),
+    });
     await stack.sdk.runs.cancel(thread.thread_id, first.run_id, true);
     expect((await stack.sdk.runs.get(thread.thread_id, first.run_id)).status).toBe("interrupted");
+    const synced = await stack.sdk.runs.wait(thread.thread_id, "echo", { input: human("sync"), durability: "sync" });
+    expect(texts(synced).slice(-2)).toEqual(["echo: sync", "echo done"]);
   });
 
   it("pauses on interrupt() and resumes with Command({resume}); and pauses before a node", async () => {
