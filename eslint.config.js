@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".cache/", "coverage/", "bench/results/", "**/.scratch/"] },
+  { ignores: ["dist/", "node_modules/", ".cache/", "coverage/", "bench/results/", "**/.scratch/", "examples/*/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -114,6 +114,14 @@ export class RunbusClient {
     return this.reader;
   }
 
+  /**
+   * Connects now rather than on the first command: the replies consumer's group join takes
+   * seconds, which a server would otherwise add to its first request.
+   */
+  connect(): Promise<void> {
+    return this.ready();
+  }
+
   /** Sends any command and resolves with its reply. */
   async send(command: CommandInput): Promise<Reply> {
     await this.ready();

@@ -36,7 +36,10 @@ export class Gateway {
     private readonly backend: GatewayBackend,
   ) {}
 
-  /** Connects to the workers' Kafka and MongoDB and loads the graphs (read-only). */
+  /**
+   * Connects to the workers' Kafka (ready to send commands and read replies) and MongoDB, and
+   * loads the graphs (read-only), so the first request pays no connection set-up.
+   */
   static async create(config: RunbusConfig, options: GatewayOptions): Promise<Gateway> {
     if (!config.kafka || !config.mongodb) {
       throw new RunbusError(
@@ -55,6 +58,12 @@ export class Gateway {
       ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
       logger,
     });
+    try {
+      await client.connect();
+    } catch (error) {
+      await Promise.allSettled([client.close(), readers.close()]);
+      throw error;
+    }
     const graphs = new GraphRegistry(options.graphs, readers.checkpointer);
     const backend: GatewayBackend = {
       client,
