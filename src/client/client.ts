@@ -175,11 +175,11 @@ export class RunbusClient {
   }
 
   private ready(): Promise<void> {
-    this.connecting ??= this.connect();
+    this.connecting ??= this.establish();
     return this.connecting;
   }
 
-  private async connect(): Promise<void> {
+  private async establish(): Promise<void> {
     await Promise.all([this.producer.connect(), this.admin.connect()]);
     // Kept consuming through a broker restart (see ResilientConsumer); its group's committed offsets
     // let a replacement go on where the last one stopped.
