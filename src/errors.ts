@@ -18,6 +18,7 @@ export type ErrorCode =
   | "run_not_found"
   | "run_exists"
   | "run_active"
+  | "no_pending_interrupt"
   | "graph_error"
   | "rollback_failed"
   | "bad_document"

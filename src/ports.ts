@@ -219,6 +219,11 @@ export interface ReplySink {
 }
 
 export type JournalEntry =
+  /** What the human said to start the run: its input's last human message, or the resume value. Always first. */
+  | { kind: "human_message"; run_id: string; thread_id: string; at: Date; source: "input" | "resume"; content: unknown }
+  /** The graph's root chain starting and ending (with its duration), as LangChain reports them. */
+  | { kind: "chain_start"; run_id: string; thread_id: string; at: Date; name: string }
+  | { kind: "chain_end"; run_id: string; thread_id: string; at: Date; name: string; latency_ms: number }
   | { kind: "llm_call"; run_id: string; thread_id: string; at: Date; model: string | null; latency_ms: number; token_usage: TokenUsage | null }
   | { kind: "tool_result"; run_id: string; thread_id: string; at: Date; tool: string; latency_ms: number; output: unknown }
   | { kind: "error"; run_id: string; thread_id: string; at: Date; name: string; message: string };

@@ -3,10 +3,11 @@ import { createActor, fromPromise, type Actor } from "xstate";
 import { RunbusError, messageOf } from "../errors.js";
 import type { CheckpointGuard } from "../graph/checkpoint-guard.js";
 import { capturePreRunCheckpoint, restorePreRunCheckpoint, type PreRunSnapshot } from "../graph/rollback.js";
-import { RunJournalCallbacks } from "../graph/journal-callbacks.js";
+import { RunJournalCallbacks, humanMessageOf } from "../graph/journal-callbacks.js";
 import type { RunnableGraph } from "../graph/registry.js";
 import { runGraph } from "../graph/run-graph.js";
 import { readThreadState, type ThreadState } from "../graph/thread-state.js";
+import { requirePendingInterrupt } from "./resume.js";
 import type { Logger } from "../logger.js";
 import { causeOf, runMachine, type PreRunCapture, type RunMachineEvent, type RunMachineOutput } from "../machines/run.machine.js";
 import type { AuditSink, Clock, Journal, RunEventSink, RunOwner, RunRecord, RunStore, TokenUsage } from "../ports.js";
@@ -113,7 +114,9 @@ export class RunActor {
     this.threadId = options.record.thread_id;
     this.seq = options.firstSeq ?? 0;
     this.log = deps.logger.child({ runId: this.runId, threadId: this.threadId });
-    this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now());
+    this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now(),
+      // A takeover's attempt continues the run: its human message is journaled already.
+      (options.attempt ?? 1) > 1 ? null : humanMessageOf(options.record.request));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     if (options.leaseMs) this.leaseUntil = options.record.lease_until;
     if (options.takeover) {
@@ -306,6 +309,9 @@ export class RunActor {
           return snapshot;
         }),
         streamGraph: fromPromise(async ({ signal }) => {
+          const resuming = await this.graphHadStarted();
+          // A queued resume is checked as it starts: the run before it may have left no interrupt.
+          if (!resuming) await requirePendingInterrupt(options.graph, options.record.request);
           // Cancel, deadline or lease loss: fence the graph off the thread. A rollback (its writes are
           // discarded) or another worker's lease stops writes at once; an interrupt or timeout keeps
           // the steps the graph completed.
@@ -324,7 +330,7 @@ export class RunActor {
             runId: this.runId,
             request: options.record.request,
             signal,
-            resuming: await this.graphHadStarted(),
+            resuming,
             callbacks: [this.callbacks],
             // Chunks produced after a cancel or deadline are not the run's anymore.
             emit: (name, data) => (signal.aborted ? Promise.resolve() : this.emit(name, data)),

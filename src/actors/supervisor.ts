@@ -19,6 +19,7 @@ import { isTerminalRunStatus } from "../protocol/run-status.js";
 import { finishTakenOverRun } from "./finish-taken-over-run.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { deleteRun } from "./run-commands.js";
+import { checkResumable, resolveGraph, type ResolvedRunCreate } from "./resume.js";
 import { copyThread, updateThreadState, type ThreadStateDeps } from "./thread-state-commands.js";
 import { fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
@@ -145,7 +146,8 @@ export class Supervisor {
     }
   }
 
-  private async createRun(command: RunCreateCommand): Promise<Reply> {
+  private async createRun(given: RunCreateCommand): Promise<Reply> {
+    const command = await resolveGraph(this.deps.runs, given);
     if (!this.deps.graphs.has(command.graph_id)) {
       throw new RunbusError("unknown_graph", `Unknown graph_id '${command.graph_id}'; known graphs: ${this.deps.graphs.ids().join(", ")}.`);
     }
@@ -188,6 +190,8 @@ export class Supervisor {
       if (busy && strategy === "reject" && !notBefore) {
         throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id ?? "(queued runs)"}.`);
       }
+      // A resume that would start now is checked now; a queued one when it starts (run actor).
+      if (!busy && !notBefore) await checkResumable(this.deps.graphs, command);
 
       const hosted = await this.host(newRunRecord(runId, command, now, notBefore));
       // Stored between our read and our insert: by another thread's admission or another worker.
@@ -546,7 +550,7 @@ export class Supervisor {
   }
 }
 
-function newRunRecord(runId: string, command: RunCreateCommand, now: Date, notBefore: Date | null): RunRecord {
+function newRunRecord(runId: string, command: ResolvedRunCreate, now: Date, notBefore: Date | null): RunRecord {
   return {
     run_id: runId,
     thread_id: command.thread_id,

@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { MULTITASK_STRATEGIES } from "../protocol/commands.js";
 import { THREAD_STATUSES } from "../protocol/run-status.js";
 import { EXIT_USAGE, reportError } from "./context.js";
+import type { ResumeCommandOptions } from "./resume.js";
 import type { RunOptions } from "./run.js";
 import type { ThreadsOptions } from "./threads.js";
 
@@ -108,6 +109,22 @@ program
   );
 
 program
+  .command("resume")
+  .description("answer the interrupt a thread waits on (or steer it), then stream the run until it ends or pauses again")
+  .argument("<thread>", "thread id")
+  .option("-v, --value <json>", "what the pending interrupt() returns, as JSON (for several: {\"<interrupt id>\": value})", json)
+  .option("--goto <nodes...>", "continue at these nodes (LangGraph's Command goto)", modes)
+  .option("--update <json>", "state values to write before going on (LangGraph's Command update), as JSON", json)
+  .option("-g, --graph <id>", "graph id (default: the graph of the thread's latest run)")
+  .option("-m, --stream-mode <modes...>", "stream modes (default: updates messages-tuple)", modes)
+  .action(
+    act(async (thread: string, opts: ResumeCommandOptions) => {
+      const { resumeCommand } = await import("./resume.js");
+      return resumeCommand(thread, opts);
+    }),
+  );
+
+program
   .command("watch")
   .description("replay a run's events, then follow them until it ends")
   .argument("<run_id>", "run id")
@@ -140,6 +157,17 @@ program
     act(async (runId: string) => {
       const { auditCommand } = await import("./audit.js");
       return auditCommand(runId);
+    }),
+  );
+
+program
+  .command("journal")
+  .description("print a run's journal in order: the human message, model calls, tool results, errors (from MongoDB)")
+  .argument("<run_id>", "run id")
+  .action(
+    act(async (runId: string) => {
+      const { journalCommand } = await import("./journal.js");
+      return journalCommand(runId);
     }),
   );
 

@@ -18,6 +18,8 @@ export interface StreamSummary {
   events: number;
   tokens: TokenUsage;
   durationMs: number;
+  /** What the run paused on (`end.interrupts`): each waits for a resume. */
+  interrupts: unknown[];
 }
 
 export interface StreamViewOptions {
@@ -44,6 +46,7 @@ export class StreamView {
   private events = 0;
   private node: string | null = null;
   private status: string | null = null;
+  private interrupts: unknown[] = [];
   private runId: string | null = null;
   private threadId: string | null = null;
   /** The run's own first and last event times (from ce_time), so a replay reports the same duration. */
@@ -96,6 +99,7 @@ export class StreamView {
       thread_id: this.threadId,
       status: this.status,
       events: this.events,
+      interrupts: this.interrupts,
       tokens: this.tally.total,
       durationMs: measured ?? this.now() - this.startedAt,
     };
@@ -113,6 +117,7 @@ export class StreamView {
       this.threadId = (event.data as { thread_id?: string }).thread_id ?? this.threadId;
     } else if (event.name === "end") {
       this.status = (event.data as { status?: string }).status ?? "unknown";
+      this.interrupts = (event.data as { interrupts?: unknown[] }).interrupts ?? [];
       if (!Number.isNaN(at)) this.endAt = at;
       this.node = null;
     } else if (mode === "messages") {

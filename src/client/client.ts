@@ -34,6 +34,12 @@ export interface ClientOptions {
 
 export type RunCreateInput = Omit<Extract<CommandInput, { type: "run.create" }>, "type">;
 
+/** How a paused thread goes on, beside the resume value: LangGraph's Command `goto` and `update`. */
+export type ResumeOptions = Omit<RunCreateInput, "thread_id" | "input" | "command"> & {
+  goto?: string | string[];
+  update?: Record<string, unknown> | Array<[string, unknown]>;
+};
+
 export interface RunResult {
   run_id: string;
   status: EndEvent["status"];
@@ -69,6 +75,17 @@ export class RunbusClient {
     create: (input: RunCreateInput): Promise<Reply & { run_id: string }> => {
       const run_id = input.run_id ?? randomUUID();
       return this.send({ ...input, type: "run.create", run_id }) as Promise<Reply & { run_id: string }>;
+    },
+    /**
+     * Resumes a thread paused on an interrupt: `value` is what the pending `interrupt()` returns
+     * (for several, a map of interrupt id → value); `goto` and `update` steer or edit the thread as
+     * LangGraph's Command does. The thread's graph runs unless `graph_id` says otherwise. A thread
+     * that waits on no interrupt is rejected with `no_pending_interrupt` (when `value` is given).
+     */
+    resume: (threadId: string, value: unknown, options: ResumeOptions = {}): Promise<Reply & { run_id: string }> => {
+      const { goto, update, ...rest } = options;
+      const command = { ...(value !== undefined ? { resume: value } : {}), ...(goto !== undefined ? { goto } : {}), ...(update !== undefined ? { update } : {}) };
+      return this.runs.create({ ...rest, thread_id: threadId, command });
     },
     /** The run's events in seq order from `fromSeq` (default 0), ending with `end`. */
     stream: (runId: string, options: ReadOptions = {}): AsyncGenerator<StreamedEvent> => this.streamRun(runId, options),

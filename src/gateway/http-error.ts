@@ -25,6 +25,7 @@ const STATUS_OF: Partial<Record<ErrorCode, HttpError["status"]>> = {
   thread_exists: 409,
   run_exists: 409,
   run_active: 409,
+  no_pending_interrupt: 422,
   thread_busy: 422,
   invalid_command: 422,
   invalid_json: 422,

@@ -18,14 +18,43 @@ export class RunJournalCallbacks extends BaseCallbackHandler {
   readonly usage: TokenUsage = { input_tokens: 0, output_tokens: 0, total_tokens: 0 };
   private readonly started = new Map<string, Started>();
 
+  private rootRunId: string | null = null;
+
   constructor(
     private readonly run: { run_id: string; thread_id: string },
     private readonly journal: Journal,
     private readonly now: () => Date = () => new Date(),
+    /** What the human said to start the run, journaled first when the graph starts. */
+    private readonly human: HumanMessage | null = null,
   ) {
     // Awaited, not left to LangChain's background queue: under concurrent runs that queue lags,
     // and a run's record would be written before its last model call's usage had been counted.
     super({ _awaitHandler: true });
+  }
+
+  override handleChainStart(chain: Serialized, _inputs: unknown, runId: string, parentRunId?: string, _tags?: string[], _metadata?: Record<string, unknown>, _runType?: string, runName?: string): void {
+    // The graph itself is the one chain without a parent; its nodes are its children.
+    if (parentRunId !== undefined || this.rootRunId !== null) return;
+    this.rootRunId = runId;
+    const name = runName ?? nameOf(chain) ?? "graph";
+    this.started.set(runId, { at: this.now().getTime(), name });
+    if (this.human) this.journal.append({ kind: "human_message", ...this.run, at: this.now(), ...this.human });
+    this.journal.append({ kind: "chain_start", ...this.run, at: this.now(), name });
+  }
+
+  override handleChainEnd(_outputs: unknown, runId: string): void {
+    this.endRoot(runId);
+  }
+
+  override handleChainError(_error: Error, runId: string): void {
+    // A graph paused by interrupt() ends its chain with an error too: the chain ended either way.
+    this.endRoot(runId);
+  }
+
+  private endRoot(runId: string): void {
+    if (runId !== this.rootRunId) return;
+    const start = this.take(runId);
+    this.journal.append({ kind: "chain_end", ...this.run, at: this.now(), name: start?.name ?? "graph", latency_ms: start ? this.now().getTime() - start.at : 0 });
   }
 
   override handleLLMStart(llm: Serialized, _prompts: string[], runId: string): void {
@@ -85,6 +114,28 @@ export class RunJournalCallbacks extends BaseCallbackHandler {
     this.started.delete(runId);
     return start;
   }
+}
+
+export interface HumanMessage {
+  source: "input" | "resume";
+  content: unknown;
+}
+
+/**
+ * What the human said to start a run, as the seed journals it: the resume value of a resume,
+ * else the content of the input's last human message (LangChain message or `{role: "user"}`).
+ */
+export function humanMessageOf(request: { input?: unknown; command?: { resume?: unknown } | undefined }): HumanMessage | null {
+  if (request.command?.resume !== undefined) return { source: "resume", content: toJson(request.command.resume) };
+  const messages = (request.input as { messages?: unknown } | null | undefined)?.messages;
+  if (!Array.isArray(messages)) return null;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as { type?: unknown; role?: unknown; content?: unknown; _getType?: () => string } | null;
+    if (!message || typeof message !== "object") continue;
+    const kind = typeof message._getType === "function" ? message._getType() : (message.type ?? message.role);
+    if (kind === "human" || kind === "user") return { source: "input", content: toJson(message.content ?? null) };
+  }
+  return null;
 }
 
 function nameOf(serialized: Serialized): string | null {

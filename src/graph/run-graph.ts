@@ -34,7 +34,8 @@ export async function runGraph(graph: RunnableGraph, options: GraphRunOptions): 
     streamMode: toLangGraphStreamModes(request.stream_mode),
     subgraphs,
     signal,
-    ...(request.context ? { context: request.context } : {}),
+    // As the seed builds it: the caller's context, with the run's own ids, which it cannot override.
+    context: { ...request.context, thread_id: request.thread_id, run_id: options.runId },
     ...(request.interrupt_before ? { interruptBefore: request.interrupt_before } : {}),
     ...(request.interrupt_after ? { interruptAfter: request.interrupt_after } : {}),
     ...(request.durability ? { durability: request.durability } : {}),

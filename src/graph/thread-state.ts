@@ -1,3 +1,4 @@
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type { RunnableGraph } from "./registry.js";
 import { toJson, type JsonValue } from "./serialize.js";
 
@@ -20,3 +21,19 @@ export async function readThreadState(graph: RunnableGraph, threadId: string): P
     interrupts: state.tasks.flatMap((task) => (task.interrupts ?? []).map((i) => toJson(i))),
   };
 }
+
+/** LangGraph's channel for the interrupts a step raised (its `INTERRUPT` constant). */
+const INTERRUPT_CHANNEL = "__interrupt__";
+
+/**
+ * The interrupts the thread's latest root checkpoint waits on, read from its pending writes, so
+ * no graph is needed (the CLI has none). Each is `{id, value}` as LangGraph stores it.
+ */
+export async function pendingInterrupts(saver: Pick<BaseCheckpointSaver, "getTuple">, threadId: string): Promise<JsonValue[]> {
+  const tuple = await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+  return (tuple?.pendingWrites ?? [])
+    .filter(([, channel]) => channel === INTERRUPT_CHANNEL)
+    .flatMap(([, , value]) => (Array.isArray(value) ? value : [value]))
+    .map((interrupt) => toJson(interrupt));
+}
+

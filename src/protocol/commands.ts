@@ -17,7 +17,7 @@ export const runCreateSchema = z
     type: z.literal("run.create"),
     run_id: idSchema.optional(),
     thread_id: idSchema,
-    graph_id: z.string().min(1).max(256),
+    graph_id: z.string().min(1).max(256).optional(),
     input: z.unknown().optional(),
     command: z
       .object({

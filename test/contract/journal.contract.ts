@@ -34,11 +34,15 @@ export function journalContract(name: string, makeJournal: (limits: JournalLimit
       const at = new Date(Date.UTC(2025, 0, 1));
       const later = new Date(at.getTime() + 5);
       const entries: JournalEntry[] = [
+        { kind: "human_message", run_id: run, thread_id: "t-1", at, source: "input", content: [{ type: "text", text: "hi" }] },
+        { kind: "chain_start", run_id: run, thread_id: "t-1", at, name: "LangGraph" },
         { kind: "llm_call", run_id: run, thread_id: "t-1", at, model: null, latency_ms: 12, token_usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 } },
         { kind: "tool_result", run_id: run, thread_id: "t-1", at, tool: "search", latency_ms: 3, output: { rows: [[1, 2], [3]], "a.b": { $x: 1 } } },
         { kind: "tool_result", run_id: run, thread_id: "t-1", at, tool: "echo", latency_ms: 0, output: "plain" },
         { kind: "error", run_id: run, thread_id: "t-1", at, name: "ToolError", message: "it failed" },
         { kind: "llm_call", run_id: run, thread_id: "t-1", at: later, model: "fake", latency_ms: 7, token_usage: null },
+        { kind: "chain_end", run_id: run, thread_id: "t-1", at: later, name: "LangGraph", latency_ms: 40 },
+        { kind: "human_message", run_id: run, thread_id: "t-1", at: later, source: "resume", content: "approved" },
       ];
       for (const entry of entries) {
         journal.append(entry);

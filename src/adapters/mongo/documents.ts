@@ -61,6 +61,9 @@ export type JournalDocument = { _id: ObjectId; seq: number } & (
   | JournalFields<"llm_call">
   | (JournalFields<"tool_result"> & { output_json?: string })
   | JournalFields<"error">
+  | (Omit<JournalFields<"human_message">, "content"> & { content_json?: string })
+  | JournalFields<"chain_start">
+  | JournalFields<"chain_end">
 );
 
 const json = z.string().transform((text, ctx): unknown => {
@@ -134,6 +137,9 @@ const journalSchema = z.discriminatedUnion("kind", [
   }),
   z.object({ kind: z.literal("tool_result"), ...journalBase, tool: z.string(), latency_ms: z.number(), output_json: json.optional() }),
   z.object({ kind: z.literal("error"), ...journalBase, name: z.string(), message: z.string() }),
+  z.object({ kind: z.literal("human_message"), ...journalBase, source: z.enum(["input", "resume"]), content_json: json.optional() }),
+  z.object({ kind: z.literal("chain_start"), ...journalBase, name: z.string() }),
+  z.object({ kind: z.literal("chain_end"), ...journalBase, name: z.string(), latency_ms: z.number() }),
 ]);
 
 function parse<T>(collection: string, schema: z.ZodType<T>, document: unknown): T {
@@ -194,14 +200,26 @@ export function journalToDocument(entry: JournalEntry, seq: number): JournalDocu
       return { _id, seq, kind: "tool_result", run_id, thread_id, at, tool: entry.tool, latency_ms: entry.latency_ms, output_json: jsonText(entry.output) };
     case "error":
       return { _id, seq, kind: "error", run_id, thread_id, at, name: entry.name, message: entry.message };
+    case "human_message":
+      return { _id, seq, kind: "human_message", run_id, thread_id, at, source: entry.source, content_json: jsonText(entry.content) };
+    case "chain_start":
+      return { _id, seq, kind: "chain_start", run_id, thread_id, at, name: entry.name };
+    case "chain_end":
+      return { _id, seq, kind: "chain_end", run_id, thread_id, at, name: entry.name, latency_ms: entry.latency_ms };
   }
 }
 
 export function journalFromDocument(document: unknown): JournalEntry {
   const parsed = parse("run_events", journalSchema, document);
-  if (parsed.kind !== "tool_result") return parsed;
-  const { output_json, ...fields } = parsed;
-  return { ...fields, output: output_json };
+  if (parsed.kind === "tool_result") {
+    const { output_json, ...fields } = parsed;
+    return { ...fields, output: output_json };
+  }
+  if (parsed.kind === "human_message") {
+    const { content_json, ...fields } = parsed;
+    return { ...fields, content: content_json ?? null };
+  }
+  return parsed;
 }
 
 /** JSON text of a tool's output (stored as text for the same reason as a run's request); never throws. */

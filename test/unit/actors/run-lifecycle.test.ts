@@ -417,8 +417,12 @@ describe("token usage and journal", () => {
     const expected = { input_tokens: 2, output_tokens: 20, total_tokens: 22 };
     expect(reportedUsage(await latestValues(t.checkpointer, threadId))).toEqual(expected);
     expect((await t.runtime.adapters.runs.get(reply.run_id))?.token_usage).toEqual(expected);
+    // The human message first, then the graph's start, its model call, and its end with a duration.
     expect(await t.runtime.adapters.journal.list(reply.run_id)).toEqual([
+      expect.objectContaining({ kind: "human_message", run_id: reply.run_id, thread_id: threadId, source: "input", content: "hello there" }),
+      expect.objectContaining({ kind: "chain_start", run_id: reply.run_id }),
       expect.objectContaining({ kind: "llm_call", run_id: reply.run_id, thread_id: threadId, model: "ScriptedChatModel", token_usage: expected }),
+      expect.objectContaining({ kind: "chain_end", run_id: reply.run_id, latency_ms: expect.any(Number) }),
     ]);
   });
 
@@ -432,8 +436,8 @@ describe("token usage and journal", () => {
     expect((await t.runtime.adapters.runs.get(reply.run_id))?.token_usage).toEqual(reported);
 
     const journal = await t.runtime.adapters.journal.list(reply.run_id);
-    expect(journal.map((entry) => entry.kind)).toEqual(["llm_call", "tool_result", "llm_call"]);
-    expect(journal[1]).toMatchObject({ kind: "tool_result", tool: "add", output: { type: "tool", content: "5" } });
+    expect(journal.map((entry) => entry.kind)).toEqual(["human_message", "chain_start", "llm_call", "tool_result", "llm_call", "chain_end"]);
+    expect(journal[3]).toMatchObject({ kind: "tool_result", tool: "add", output: { type: "tool", content: "5" } });
   });
 });
 

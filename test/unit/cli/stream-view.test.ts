@@ -38,6 +38,7 @@ describe("StreamView", () => {
       thread_id: "t1",
       status: "success",
       events: 5,
+      interrupts: [],
       tokens: { input_tokens: 2, output_tokens: 1, total_tokens: 3 },
       durationMs: 4000,
     });

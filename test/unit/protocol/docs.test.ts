@@ -338,7 +338,7 @@ const VALID: [string, unknown][] = [
 ];
 
 const INVALID: [string, unknown, string][] = [
-  ["run.create", { type: "run.create", thread_id: "thread-42" }, "no graph_id"],
+  ["run.create", { type: "run.create", graph_id: "agent" }, "no thread_id"],
   ["run.create", { ...create, priority: 1 }, "an unknown field"],
   ["run.create", { ...create, thread_id: "" }, "an empty thread id"],
   ["run.create", { ...create, thread_id: "a".repeat(129) }, "a 129-character thread id"],
