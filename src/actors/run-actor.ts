@@ -345,7 +345,7 @@ export class RunActor {
           // Restore only once the aborted graph can no longer write checkpoints over it.
           await this.graphStopped();
           const snapshot = (input.capture as PreRunSnapshot | null) ?? { kind: "unavailable", reason: "capturing the pre-run checkpoint failed" };
-          const outcome = await restorePreRunCheckpoint(deps.checkpointer, this.threadId, snapshot, this.log);
+          const outcome = await restorePreRunCheckpoint(deps.checkpointer, this.threadId, snapshot, this.log, options.graph);
           this.log.info({ outcome }, "rollback restore finished");
         }),
       },

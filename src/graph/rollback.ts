@@ -9,6 +9,9 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { RunbusError, messageOf } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { rekeyPendingWrites, type TaskIdSource } from "./task-rekey.js";
+
+export type { TaskIdSource } from "./task-rekey.js";
 
 /** The latest root checkpoint of a thread as it was before a run, deep-copied. */
 export interface CapturedCheckpoint {
@@ -86,13 +89,16 @@ async function copyThroughSerde<T>(saver: BaseCheckpointSaver, value: T): Promis
  * Puts the thread back to how `capturePreRunCheckpoint` found it, after a cancelled run:
  * skips when nothing usable was captured, deletes the thread when it had no checkpoint, and
  * otherwise writes the captured checkpoint again as the latest one, with its pending writes.
- * Fails with `rollback_failed`.
+ * Given the run's graph, the writes move to the task ids LangGraph derives for the restored
+ * checkpoint (see `rekeyPendingWrites`), so finished tasks stay done and interrupts stay pending;
+ * without it they keep the captured task ids. Fails with `rollback_failed`.
  */
 export async function restorePreRunCheckpoint(
   saver: BaseCheckpointSaver | undefined,
   threadId: string,
   snapshot: PreRunSnapshot,
   logger?: Logger,
+  graph?: TaskIdSource,
 ): Promise<RestoreOutcome> {
   if (snapshot.kind === "unavailable" || saver === undefined) {
     const reason = snapshot.kind === "unavailable" ? snapshot.reason : "The graph has no checkpointer.";
@@ -108,7 +114,7 @@ export async function restorePreRunCheckpoint(
 
   const { captured } = snapshot;
   // Checked before anything is written, so a bad snapshot leaves the thread untouched.
-  const writesByTask = groupWritesByTask(threadId, captured.pending_writes);
+  groupWritesByTask(threadId, captured.pending_writes);
   const checkpointNs = captured.checkpoint_ns;
 
   const fresh = emptyCheckpoint();
@@ -151,7 +157,11 @@ export async function restorePreRunCheckpoint(
   const restoredConfig: RunnableConfig = {
     configurable: { thread_id: threadId, checkpoint_ns: checkpointNs, checkpoint_id: checkpointId },
   };
-  for (const [taskId, writes] of writesByTask) {
+  const pendingWrites =
+    graph === undefined
+      ? captured.pending_writes
+      : await rekeyedWrites(graph, { threadId, checkpointNs, oldCheckpointId: captured.checkpoint.id, newCheckpointId: checkpointId }, captured.pending_writes, logger);
+  for (const [taskId, writes] of groupWritesByTask(threadId, pendingWrites)) {
     await saverCall(threadId, `re-attaching the pending writes of task '${taskId}'`, () =>
       saver.putWrites(restoredConfig, writes, taskId),
     );
@@ -161,6 +171,46 @@ export async function restorePreRunCheckpoint(
     `Rollback of thread '${threadId}' restored its pre-run checkpoint as ${checkpointId}.`,
   );
   return { action: "restored", checkpointId };
+}
+
+/**
+ * The captured writes under the restored checkpoint's task ids. Writes no task matches keep their
+ * ids, logged; if the graph cannot plan the tasks, all of them do, as without a graph.
+ */
+async function rekeyedWrites(
+  graph: TaskIdSource,
+  target: Parameters<typeof rekeyPendingWrites>[1],
+  writes: CheckpointPendingWrite[],
+  logger: Logger | undefined,
+): Promise<CheckpointPendingWrite[]> {
+  const { threadId } = target;
+  let rekeyed;
+  try {
+    rekeyed = await rekeyPendingWrites(graph, target, writes);
+  } catch (error) {
+    logger?.warn(
+      { threadId, err: error },
+      `Rollback of thread '${threadId}' keeps the captured task ids of its pending writes: planning the restored ` +
+        `checkpoint's tasks failed (${messageOf(error)}). Finished tasks may run again and interrupts may not show.`,
+    );
+    return writes;
+  }
+  if (rekeyed.unmatched.length > 0) {
+    logger?.warn(
+      { threadId, taskIds: rekeyed.unmatched },
+      `Rollback of thread '${threadId}' keeps the captured ids of pending writes that match no task of the restored ` +
+        `checkpoint: ${rekeyed.unmatched.join(", ")}.`,
+    );
+  }
+  if (rekeyed.staleInterrupts.length > 0) {
+    logger?.warn(
+      { threadId, interruptIds: rekeyed.staleInterrupts },
+      `Rollback of thread '${threadId}' could not derive the restored ids of interrupts ${rekeyed.staleInterrupts.join(", ")}; ` +
+        `a resume naming them will not reach them.`,
+    );
+  }
+  logger?.debug({ threadId, tasks: Object.fromEntries(rekeyed.tasks) }, `Rollback of thread '${threadId}' moved pending writes to the restored task ids.`);
+  return rekeyed.writes;
 }
 
 /** The writes per task id, in first-seen order; throws on the first malformed write. */

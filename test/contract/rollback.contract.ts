@@ -10,7 +10,6 @@ import {
   START,
   StateGraph,
   StateSchema,
-  interrupt,
 } from "@langchain/langgraph";
 import {
   emptyCheckpoint,
@@ -23,6 +22,12 @@ import {
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { RunbusError } from "../../src/errors.js";
+import {
+  fanOutInterruptGraph,
+  parallelInterruptGraph,
+  subgraphInterruptGraph,
+  twoInterruptGraph,
+} from "../fixtures/rollback-graphs.js";
 import type { Logger } from "../../src/logger.js";
 import {
   capturePreRunCheckpoint,
@@ -338,50 +343,208 @@ export function rollbackContract(name: string, makeSaver: () => BaseCheckpointSa
       ]);
     });
 
-    it("restores a graph to its interrupt; LangGraph no longer matches the re-attached task writes", async () => {
+    it("restores a thread paused on an interrupt beside a finished node: same interrupt, nothing runs twice", async () => {
       const saver = await makeSaver();
-      let sideRuns = 0;
-      const graph = new StateGraph(MessagesAnnotation)
-        .addNode("side", () => {
-          sideRuns += 1;
-          return { messages: [new AIMessage(`side ${sideRuns}`)] };
-        })
-        .addNode("ask", () => ({ messages: [new AIMessage(`answer was ${interrupt<string, string>("approve?")}`)] }))
-        .addEdge(START, "side")
-        .addEdge(START, "ask")
-        .addEdge("side", END)
-        .addEdge("ask", END)
-        .compile({ checkpointer: saver });
+      const { graph, runs } = parallelInterruptGraph(saver);
       const thread = newThread();
       const config = { configurable: { thread_id: thread } };
 
-      await graph.invoke({ messages: [new HumanMessage("start")] }, config);
-      const interrupted = await graph.getState(config);
-      expect(interrupted.next).toEqual(["ask"]);
+      // Run 1: a finishes, b pauses.
+      await graph.invoke({ log: ["start"] }, config);
+      const paused = await graph.getState(config);
+      expect(paused.next).toEqual(["b"]);
+      const [asked] = interruptsOf(paused);
+      expect(asked).toEqual({ id: expect.stringMatching(/^[0-9a-f]{32}$/), value: "approve?" });
+      expect(runs).toEqual({ a: 1, b: 1, bDone: 0 });
       const snapshot = await capturePreRunCheckpoint(saver, thread);
       if (snapshot.kind !== "captured") throw new Error(`expected a captured snapshot, got ${snapshot.kind}`);
-      const channels = snapshot.captured.pending_writes.map(([, channel]) => channel).sort();
-      expect(channels).toEqual(["__interrupt__", "messages"]);
 
+      // Run 2 answers and is rolled back.
       await graph.invoke(new Command({ resume: "no" }), config);
-      expect((await graph.getState(config)).next).toEqual([]);
+      expect((await graph.getState(config)).values.log).toEqual(["start", "a", "b:no"]);
+      const { logger, warn } = fakeLogger();
+      const outcome = await restorePreRunCheckpoint(saver, thread, snapshot, logger, graph);
+      if (outcome.action !== "restored") throw new Error(`expected a restore, got ${outcome.action}`);
+      expect(warn).not.toHaveBeenCalled();
+
+      const restored = await graph.getState(config);
+      expect(restored.config.configurable?.checkpoint_id).toBe(outcome.checkpointId);
+      expect(restored.values).toEqual({ log: ["start", "a"] });
+      expect(restored.next).toEqual(["b"]);
+      expect(restored.tasks.map(({ name, path }) => [name, path])).toEqual(paused.tasks.map(({ name, path }) => [name, path]));
+      // The same interrupt, under the id LangGraph derives for it now: interrupt ids hash the task's
+      // namespace, which holds the task id, which hashes the fresh checkpoint id.
+      const [pending] = interruptsOf(restored);
+      expect(pending).toEqual({ id: expect.stringMatching(/^[0-9a-f]{32}$/), value: "approve?" });
+      expect(pending?.id).not.toBe(asked?.id);
+      // Every re-attached write is under a task of the restored checkpoint.
+      const taskIds = new Set(restored.tasks.map((task) => task.id));
+      expect((await latest(saver, thread))?.pendingWrites?.every(([taskId]) => taskIds.has(taskId))).toBe(true);
+
+      // A resume naming the pre-rollback id reaches no interrupt: b pauses again, a stays done.
+      await graph.invoke(new Command({ resume: { [asked?.id ?? ""]: "stale" } }), config);
+      const stillPaused = await graph.getState(config);
+      expect(stillPaused.next).toEqual(["b"]);
+      expect(interruptsOf(stillPaused)).toEqual([pending]);
+
+      await graph.invoke(new Command({ resume: { [pending?.id ?? ""]: "yes" } }), config);
+      const done = await graph.getState(config);
+      expect(done.next).toEqual([]);
+      expect(done.values.log).toEqual(["start", "a", "b:yes"]);
+      expect(runs.a).toBe(1);
+      // b: paused in run 1, completed in the rolled-back run 2, paused on the stale resume, completed.
+      expect(runs).toEqual({ a: 1, b: 4, bDone: 2 });
+    });
+
+    it("without the graph, re-attaches the writes under their captured task ids, as before", async () => {
+      const saver = await makeSaver();
+      const { graph, runs } = parallelInterruptGraph(saver);
+      const thread = newThread();
+      const config = { configurable: { thread_id: thread } };
+      await graph.invoke({ log: ["start"] }, config);
+      const snapshot = await capturePreRunCheckpoint(saver, thread);
+      if (snapshot.kind !== "captured") throw new Error(`expected a captured snapshot, got ${snapshot.kind}`);
+      await graph.invoke(new Command({ resume: "no" }), config);
 
       await restorePreRunCheckpoint(saver, thread, snapshot);
-      // Same writes; their order may differ, since savers order by a task path getTuple does not return.
-      const byTaskId = (a: CheckpointPendingWrite, b: CheckpointPendingWrite) => a[0].localeCompare(b[0]);
-      const reattached = [...((await latest(saver, thread))?.pendingWrites ?? [])].sort(byTaskId);
-      expect(reattached).toEqual([...snapshot.captured.pending_writes].sort(byTaskId));
+      expect(sortWrites((await latest(saver, thread))?.pendingWrites)).toEqual(sortWrites(snapshot.captured.pending_writes));
+      // The writes match no task under the fresh checkpoint id: a's output is not applied and a is due
+      // again, and the interrupt is not shown.
       const restored = await graph.getState(config);
-      expect(contents(restored.values.messages)).toEqual(["start"]);
-      // LangGraph derives task ids from the checkpoint id (uuid5(task, checkpoint.id)), so under the
-      // fresh id the pre-run writes match no task: "side", which had finished, is due again and the
-      // interrupt is not shown. These assertions pin that gap of DESIGN §3; see the rollback report.
-      expect(restored.next).toEqual(["side", "ask"]);
-      expect(restored.tasks.flatMap((task) => task.interrupts)).toEqual([]);
+      expect(restored.values.log).toEqual(["start"]);
+      expect(restored.next).toEqual(["a", "b"]);
+      expect(interruptsOf(restored)).toEqual([]);
+      await graph.invoke(new Command({ resume: "yes" }), config);
+      expect((await graph.getState(config)).values.log).toEqual(["start", "a", "b:yes"]);
+      expect(runs.a).toBe(2);
+    });
+
+    it("moves an interrupt already answered once, and a resume stored under an interrupt id, to the restored ids", async () => {
+      const saver = await makeSaver();
+      const { graph, runs } = twoInterruptGraph(saver);
+      const thread = newThread();
+      const config = { configurable: { thread_id: thread } };
+      await graph.invoke({ log: ["start"] }, config);
+      const [first] = interruptsOf(await graph.getState(config));
+      // Answered by id: LangGraph stores that resume under the interrupt id, and b asks again.
+      await graph.invoke(new Command({ resume: { [first?.id ?? ""]: "x" } }), config);
+      const paused = await graph.getState(config);
+      const [second] = interruptsOf(paused);
+      expect(second?.value).toBe("second?");
+      const snapshot = await capturePreRunCheckpoint(saver, thread);
+      if (snapshot.kind !== "captured") throw new Error(`expected a captured snapshot, got ${snapshot.kind}`);
+      expect(snapshot.captured.pending_writes.map(([taskId]) => taskId)).toContain(first?.id);
+
+      await graph.invoke(new Command({ resume: { [second?.id ?? ""]: "no" } }), config);
+      const { logger, warn } = fakeLogger();
+      await restorePreRunCheckpoint(saver, thread, snapshot, logger, graph);
+      expect(warn).not.toHaveBeenCalled();
+      const restored = await graph.getState(config);
+      expect(restored.values.log).toEqual(["start", "a"]);
+      expect(restored.next).toEqual(paused.next);
+      const [pending] = interruptsOf(restored);
+      expect(pending?.value).toBe("second?");
+      expect(pending?.id).not.toBe(second?.id);
+      const capturedIds = new Set(snapshot.captured.pending_writes.map(([taskId]) => taskId));
+      expect((await latest(saver, thread))?.pendingWrites?.filter(([taskId]) => capturedIds.has(taskId))).toEqual([]);
+
+      await graph.invoke(new Command({ resume: { [pending?.id ?? ""]: "y" } }), config);
+      const done = await graph.getState(config);
+      expect(done.next).toEqual([]);
+      // The first answer came back with b's re-keyed writes.
+      expect(done.values.log).toEqual(["start", "a", "b:x,y"]);
+      expect(runs.a).toBe(1);
+    });
+
+    it("moves Send (PUSH) tasks by their index: the finished ones stay done", async () => {
+      const saver = await makeSaver();
+      const { graph, runs } = fanOutInterruptGraph(saver);
+      const thread = newThread();
+      const config = { configurable: { thread_id: thread } };
+      await graph.invoke({ log: ["start"] }, config);
+      const paused = await graph.getState(config);
+      expect(paused.next).toEqual(["worker"]);
+      const snapshot = await capturePreRunCheckpoint(saver, thread);
+      await graph.invoke(new Command({ resume: "no" }), config);
+
+      const { logger, warn } = fakeLogger();
+      await restorePreRunCheckpoint(saver, thread, snapshot, logger, graph);
+      expect(warn).not.toHaveBeenCalled();
+      const restored = await graph.getState(config);
+      expect(restored.values.log).toEqual(["start", "w0", "w2"]);
+      expect(restored.next).toEqual(["worker"]);
+      expect(restored.tasks.map((task) => [task.path, task.interrupts.map((i) => i.value)])).toEqual([
+        [["__pregel_push", 0, false], []],
+        [["__pregel_push", 1, false], ["item 1?"]],
+        [["__pregel_push", 2, false], []],
+      ]);
 
       await graph.invoke(new Command({ resume: "yes" }), config);
-      expect(contents((await graph.getState(config)).values.messages)).toEqual(["start", "answer was yes", "side 2"]);
-      expect(sideRuns).toBe(2);
+      expect((await graph.getState(config)).values.log).toEqual(["start", "w0", "w1:yes", "w2"]);
+      expect(runs).toEqual([1, 3, 1]);
+    });
+
+    it("keeps, and logs, the ids of writes no restored task matches, and all of them when the graph cannot plan", async () => {
+      const saver = await makeSaver();
+      const { graph } = parallelInterruptGraph(saver);
+      const thread = newThread();
+      const config = { configurable: { thread_id: thread } };
+      await graph.invoke({ log: ["start"] }, config);
+      const snapshot = await capturePreRunCheckpoint(saver, thread);
+      if (snapshot.kind !== "captured") throw new Error(`expected a captured snapshot, got ${snapshot.kind}`);
+      await graph.invoke(new Command({ resume: "no" }), config);
+
+      const stray: CheckpointPendingWrite = ["task-unknown", "log", ["stray"]];
+      const withStray: PreRunSnapshot = {
+        kind: "captured",
+        captured: { ...snapshot.captured, pending_writes: [...snapshot.captured.pending_writes, stray] },
+      };
+      const { logger, warn } = fakeLogger();
+      await restorePreRunCheckpoint(saver, thread, withStray, logger, graph);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]?.[0]).toEqual({ threadId: thread, taskIds: ["task-unknown"] });
+      const writes = (await latest(saver, thread))?.pendingWrites ?? [];
+      expect(writes).toContainEqual(stray);
+      expect(writes).toHaveLength(3);
+      const restored = await graph.getState(config);
+      expect(restored.next).toEqual(["b"]);
+      expect(interruptsOf(restored).map((i) => i.value)).toEqual(["approve?"]);
+
+      const blind = { getState: () => Promise.reject(new Error("no plan")) };
+      const second = fakeLogger();
+      await restorePreRunCheckpoint(saver, thread, snapshot, second.logger, blind);
+      expect(second.warn).toHaveBeenCalledTimes(1);
+      expect(String(second.warn.mock.calls[0]?.[1])).toContain("planning the restored checkpoint's tasks failed (no plan)");
+      expect(sortWrites((await latest(saver, thread))?.pendingWrites)).toEqual(sortWrites(snapshot.captured.pending_writes));
+    });
+
+    it("moves a task whose interrupt came from a subgraph, keeping and logging the interrupt id it cannot derive", async () => {
+      const saver = await makeSaver();
+      const { graph, runs } = subgraphInterruptGraph(saver);
+      const thread = newThread();
+      const config = { configurable: { thread_id: thread } };
+      await graph.invoke({ log: ["start"] }, config);
+      const [asked] = interruptsOf(await graph.getState(config));
+      const snapshot = await capturePreRunCheckpoint(saver, thread);
+      await graph.invoke(new Command({ resume: "no" }), config);
+
+      const { logger, warn } = fakeLogger();
+      await restorePreRunCheckpoint(saver, thread, snapshot, logger, graph);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]?.[0]).toEqual({ threadId: thread, interruptIds: [asked?.id] });
+      const restored = await graph.getState(config);
+      expect(restored.values.log).toEqual(["start", "a"]);
+      expect(restored.next).toEqual(["b"]);
+      expect(interruptsOf(restored)).toEqual([asked]);
+
+      // The subgraph's own checkpoints hang off b's old task id, so it starts over: inner1 runs
+      // again and the answer goes to an interrupt raised anew. a stays done.
+      await graph.invoke(new Command({ resume: "yes" }), config);
+      const after = await graph.getState(config);
+      expect(after.next).toEqual(["b"]);
+      expect(interruptsOf(after).map((i) => i.value)).toEqual(["sub?"]);
+      expect(runs.a).toBe(1);
+      expect(runs.inner1).toBe(2);
     });
   });
 }
@@ -443,6 +606,15 @@ function fakeLogger(): { logger: Logger; warn: ReturnType<typeof vi.fn> } {
   const warn = vi.fn();
   const logger = { warn, info: vi.fn(), error: vi.fn(), debug: vi.fn() } as unknown as Logger;
   return { logger, warn };
+}
+
+function interruptsOf(state: { tasks: ReadonlyArray<{ interrupts: ReadonlyArray<{ id?: string; value?: unknown }> }> }) {
+  return state.tasks.flatMap((task) => task.interrupts);
+}
+
+/** Pending writes in task-id order: savers order them by a task path getTuple does not return. */
+function sortWrites(writes: readonly CheckpointPendingWrite[] | undefined): CheckpointPendingWrite[] {
+  return [...(writes ?? [])].sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]));
 }
 
 function contents(messages: BaseMessage[]): unknown[] {
