@@ -44,7 +44,7 @@ export interface RunResult {
   run_id: string;
   status: EndEvent["status"];
   end: EndEvent;
-  /** The last `values` chunk, when the run streamed values. */
+  /** The last `values` chunk (the state), when the run streamed values. */
   values: unknown;
 }
 
@@ -96,7 +96,8 @@ export class RunbusClient {
       await this.ready();
       let values: unknown = undefined;
       for await (const event of this.runs.stream(runId, options)) {
-        if (event.name === "values") values = event.data;
+        // LangGraph marks a pause with a values chunk of only `__interrupt__`: not the state.
+        if (event.name === "values" && !isInterruptMarker(event.data)) values = event.data;
         if (event.name === "end") return { run_id: runId, status: (event.data as EndEvent).status, end: event.data as EndEvent, values };
       }
       throw new RunbusError("run_not_found", `Run ${runId}'s stream ended without an end event.`);
@@ -257,10 +258,14 @@ export class RunbusClient {
   }
 }
 
-/** A client for the given brokers. */
 /** Reads of the replies topic's end offsets before it counts as missing (see repliesEnd). */
 const REPLIES_END_TRIES = 4;
 
+function isInterruptMarker(data: unknown): boolean {
+  return typeof data === "object" && data !== null && !Array.isArray(data) && Object.keys(data).length === 1 && "__interrupt__" in data;
+}
+
+/** A client for the given brokers. */
 export function createClient(options: ClientOptions): RunbusClient {
   const logger = options.logger ?? silentLogger();
   const kafka = createKafka(
