@@ -6,13 +6,9 @@
  * runbus with in-memory stores like the peer's (measured here).
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { Client } from "@langchain/langgraph-sdk";
 import { humanInput } from "./lib/baseline.js";
-import { Child } from "./lib/child.js";
-import { benchRoot, log, resultsDir, scaled, scaledMs } from "./lib/env.js";
+import { log, scaled, scaledMs } from "./lib/env.js";
+import { PEER_JOBS, sdkRun, startPeer } from "./lib/langgraph-api.js";
 import { closedLoop, type LoadResult } from "./lib/load.js";
 import type { BenchResult, Target } from "./lib/results.js";
 import { startRunbus } from "./lib/runbus.js";
@@ -32,48 +28,35 @@ export async function peerBenchmark(servers: BenchServers, deployed: RunbusFigur
   const ttfeWarmup = scaled(5, 2);
   const warmupMs = scaledMs(3, 1);
   const windowMs = scaledMs(8, 2);
-  const nWorkers = 10;
 
-  const cwd = mkdtempSync(join(tmpdir(), "runbus-bench-peer-"));
-  log("peer: starting the LangGraph API server (in-memory, 10 jobs per worker)");
-  const server = Child.start("langgraph-api", resolve(benchRoot, "peer-server.ts"), {
-    args: [JSON.stringify({ cwd, graphFile: resolve(benchRoot, "graphs.ts"), nWorkers })],
-    env: { LOG_LEVEL: "warn", LANGSMITH_TRACING: "false", LANGCHAIN_TRACING_V2: "false" },
-    logFile: resolve(resultsDir, "logs", "langgraph-api.log"),
-  });
+  log(`peer: starting the LangGraph API server (in-memory, ${PEER_JOBS} jobs per worker)`);
+  const server = await startPeer();
   const peer: Record<string, LoadResult> = {};
   const peerMeta: number[] = [];
   const peerValues: number[] = [];
   try {
-    const { host } = await server.next<{ type: string; host: string }>("ready", 120_000);
-    const client = new Client({ apiUrl: `http://${host}` });
-    const streamRun = async (onEvent?: (event: string, ms: number) => void) => {
-      const t0 = performance.now();
-      for await (const chunk of client.runs.stream(randomUUID(), "two_node", { input: humanInput(), streamMode: ["values"], ifNotExists: "create" })) {
-        onEvent?.(chunk.event, performance.now() - t0);
-        if (chunk.event === "error") throw new Error(`peer run failed: ${JSON.stringify(chunk.data)}`);
-      }
-    };
     log(`peer: ${ttfeRuns} runs one at a time (time to first event)`);
     for (let i = 0; i < ttfeRuns + ttfeWarmup; i++) {
-      let meta = Number.NaN;
-      let values = Number.NaN;
-      await streamRun((event, ms) => {
-        if (event === "metadata" && Number.isNaN(meta)) meta = ms;
-        if (event === "values" && Number.isNaN(values)) values = ms;
-      });
+      const t = await sdkRun(server.client);
       if (i >= ttfeWarmup) {
-        peerMeta.push(meta);
-        peerValues.push(values);
+        peerMeta.push(t.metadata);
+        peerValues.push(t.firstValues);
       }
     }
     for (const concurrency of CONCURRENCY) {
       log(`peer: LangGraph API server, ${concurrency} threads`);
-      peer[concurrency] = await closedLoop({ concurrency, warmupMs, windowMs, runOnce: () => streamRun(), drain: concurrency !== CONCURRENCY.at(-1) });
+      peer[concurrency] = await closedLoop({
+        concurrency,
+        warmupMs,
+        windowMs,
+        drain: concurrency !== CONCURRENCY.at(-1),
+        runOnce: async () => {
+          await sdkRun(server.client);
+        },
+      });
     }
   } finally {
     await server.stop();
-    rmSync(cwd, { recursive: true, force: true });
   }
 
   log("peer: runbus with in-memory stores (shared topic)");
@@ -142,7 +125,7 @@ export async function peerBenchmark(servers: BenchServers, deployed: RunbusFigur
   return {
     name: "peer",
     title: "Peer: the LangGraph API server (langgraph dev, in-memory) vs runbus",
-    config: { ttfeRuns, warmupMs, windowMs, concurrency: CONCURRENCY, peer: { package: "@langchain/langgraph-api", jobsPerWorker: nWorkers, storage: "in-memory (as langgraph dev)", client: "@langchain/langgraph-sdk runs.stream, streamMode values, ifNotExists create" }, runbus: "one worker, shared topic; memory stores here, MongoDB stores in the throughput benchmark" },
+    config: { ttfeRuns, warmupMs, windowMs, concurrency: CONCURRENCY, peer: { package: "@langchain/langgraph-api", jobsPerWorker: PEER_JOBS, storage: "in-memory (as langgraph dev)", client: "@langchain/langgraph-sdk runs.stream, streamMode values, ifNotExists create" }, runbus: "one worker, shared topic; memory stores here, MongoDB stores in the throughput benchmark" },
     summary: { table, ttfe, ratio_metadata_p50_runbus_memory_vs_peer: ratio(ttfe.runbus_memory_metadata_ms.p50, ttfe.peer_metadata_ms.p50), ratio_first_values_p50_runbus_memory_vs_peer: ratio(ttfe.runbus_memory_first_values_ms.p50, ttfe.peer_first_values_ms.p50) },
     samples: {
       peer: Object.fromEntries(Object.entries(peer).map(([c, r]) => [c, r])),

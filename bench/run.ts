@@ -5,6 +5,7 @@
  * docs/benchmarks.md with its charts. BENCH_SCALE sizes the samples (0.05 for a smoke run);
  * BENCH_ONLY=latency,peer runs a subset.
  */
+import { gatewayBenchmark } from "./gateway.js";
 import { latencyBenchmark } from "./latency.js";
 import { memoryBenchmark } from "./memory.js";
 import { peerBenchmark, type RunbusFigures } from "./peer.js";
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     await run("streaming", () => streamingBenchmark(servers));
     await run("memory", () => memoryBenchmark());
     await run("peer", () => peerBenchmark(servers, runbusFigures(results)));
+    await run("gateway", () => gatewayBenchmark(servers));
     await run("profile", () => profileBenchmark(servers));
   } finally {
     await servers.stop();

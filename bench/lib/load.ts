@@ -29,6 +29,8 @@ export async function closedLoop(options: {
    * last load on a worker or store that is torn down next: its shutdown ends them).
    */
   drain?: boolean;
+  /** Told of each run that counts as a sample (finished inside the window), for figures of its own. */
+  measured?: (slot: number, seq: number) => void;
 }): Promise<LoadResult> {
   const { concurrency, warmupMs, windowMs } = options;
   const start = performance.now();
@@ -54,7 +56,10 @@ export async function closedLoop(options: {
       const t1 = performance.now();
       slotsWarm.add(index);
       if (slotsWarm.size === concurrency) warm();
-      if (t1 >= windowStart && t1 <= windowEnd) samples.push([round(t1 - t0), round(t1 - windowStart)]);
+      if (t1 >= windowStart && t1 <= windowEnd) {
+        samples.push([round(t1 - t0), round(t1 - windowStart)]);
+        options.measured?.(index, seq);
+      }
     }
   };
   const slots = Promise.all(Array.from({ length: concurrency }, (_, i) => slot(i)));

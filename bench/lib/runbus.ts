@@ -9,16 +9,10 @@ import { RunDriver, type RunCreate } from "./kafka.js";
 import { Reaper } from "./reaper.js";
 import type { BenchServers } from "./servers.js";
 
-export interface RunbusSetup {
-  worker: Child;
+export interface RunbusSetup extends RunbusWorker {
   driver: RunDriver;
-  /** Unset for memory stores. */
-  reaper: Reaper | null;
-  prefix: string;
-  dbName: string;
   /** Sends a run and waits for it; its thread's documents are reaped a moment later. */
   run(command: RunCreate): ReturnType<RunDriver["run"]>;
-  stop(): Promise<void>;
 }
 
 export interface RunbusOptions {
@@ -31,7 +25,17 @@ export interface RunbusOptions {
   backgroundReaper?: boolean;
 }
 
-export async function startRunbus(servers: BenchServers, options: RunbusOptions): Promise<RunbusSetup> {
+/** A worker child and the reaper of its database, without a driver (the caller brings its own client). */
+export interface RunbusWorker {
+  worker: Child;
+  /** Unset for memory stores. */
+  reaper: Reaper | null;
+  prefix: string;
+  dbName: string;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(servers: BenchServers, options: RunbusOptions): Promise<RunbusWorker> {
   const id = randomUUID().slice(0, 8);
   const prefix = `bench${id}.`;
   const dbName = `bench_runbus_${id}`;
@@ -50,17 +54,36 @@ export async function startRunbus(servers: BenchServers, options: RunbusOptions)
     logFile: resolve(resultsDir, "logs", `worker-${options.mode}-${id}.log`),
   });
   await worker.next("ready", 120_000);
-  const driver = new RunDriver(servers.brokers, prefix, options.mode);
-  await driver.start();
   const client = options.memoryStores ? null : await new MongoClient(servers.mongodbUri).connect();
   const reaper = client ? new Reaper(client.db(dbName)) : null;
   if (options.backgroundReaper !== false) reaper?.start();
   return {
     worker,
-    driver,
     reaper,
     prefix,
     dbName,
+    stop: async () => {
+      await worker.stop();
+      await reaper?.stop();
+      await client?.db(dbName).dropDatabase().catch(() => undefined);
+      await client?.close();
+    },
+  };
+}
+
+export async function startRunbus(servers: BenchServers, options: RunbusOptions): Promise<RunbusSetup> {
+  const started = await startWorker(servers, options);
+  const driver = new RunDriver(servers.brokers, started.prefix, options.mode);
+  try {
+    await driver.start();
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+  const { reaper } = started;
+  return {
+    ...started,
+    driver,
     run: async (command) => {
       try {
         return await driver.run(command);
@@ -70,10 +93,7 @@ export async function startRunbus(servers: BenchServers, options: RunbusOptions)
     },
     stop: async () => {
       await driver.stop();
-      await worker.stop();
-      await reaper?.stop();
-      await client?.db(dbName).dropDatabase().catch(() => undefined);
-      await client?.close();
+      await started.stop();
     },
   };
 }

@@ -16,6 +16,8 @@ export interface BenchServers {
   brokers: string[];
   mongodbUri: string;
   sources: { kafka: "env" | "local"; mongodb: "env" | "local" };
+  /** The local servers' process ids now (none for servers from the environment), for CPU accounting. */
+  pids(): { kafka?: number; mongodb?: number };
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,8 @@ export async function startServers(): Promise<BenchServers> {
     const envKafka = process.env.RUNBUS_KAFKA_BROKERS;
     const envMongo = process.env.RUNBUS_MONGODB_URI;
     let brokers: string[];
+    let kafkaServer: StartedServer | undefined;
+    let mongoServer: StartedServer | undefined;
     if (envKafka) {
       brokers = envKafka.split(",").map((b) => b.trim()).filter(Boolean);
     } else {
@@ -51,6 +55,7 @@ export async function startServers(): Promise<BenchServers> {
       log("starting the local Kafka broker");
       const server = await startLocalKafka(join(workdir, "kafka"));
       started.push(server);
+      kafkaServer = server;
       brokers = [server.address];
     }
     let mongodbUri: string;
@@ -62,11 +67,13 @@ export async function startServers(): Promise<BenchServers> {
       log(`starting the local ${LOCAL_MONGO_SERVER}`);
       const server = await startLocalSecantus(join(workdir, "secantus"));
       started.push(server);
+      mongoServer = server;
       mongodbUri = server.address;
     }
     await Promise.all([probeKafka(brokers), probeMongo(mongodbUri)]);
     log(`servers: Kafka ${brokers.join(",")}, MongoDB ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")}`);
-    return { brokers, mongodbUri, sources: { kafka: envKafka ? "env" : "local", mongodb: envMongo ? "env" : "local" }, stop };
+    const pids = () => ({ ...(kafkaServer ? { kafka: kafkaServer.pid } : {}), ...(mongoServer ? { mongodb: mongoServer.pid } : {}) });
+    return { brokers, mongodbUri, sources: { kafka: envKafka ? "env" : "local", mongodb: envMongo ? "env" : "local" }, pids, stop };
   } catch (error) {
     await stop();
     throw error;

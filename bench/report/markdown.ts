@@ -3,14 +3,22 @@
  * around them says how to read them, where the time goes and what to change.
  */
 import { LOCAL_MONGO_SERVER } from "../../test/harness/local-servers.js";
+import { BENCHMARKS, type BenchmarkName } from "../lib/env.js";
 import type { MachineInfo } from "../lib/machine.js";
 import type { Summary } from "../lib/stats.js";
 import type { Headline, Results } from "./headlines.js";
+import { KEPT_MARK, type KeptDoc } from "./kept.js";
 import { HEADLINE_HEADER, headlineCells } from "./summary.js";
 
 interface RenderOptions {
   chartLink: (file: string) => string | null;
   totalSeconds: number | null;
+  /** This run's results (the others came from earlier runs). */
+  fresh?: Results;
+  /** Where the results of a benchmark that did not run come from (bench/results/<name>.json of an earlier run). */
+  provenance?: Partial<Record<BenchmarkName, string>>;
+  /** The earlier docs/benchmarks.md, for benchmarks with no results at all. */
+  kept?: KeptDoc;
 }
 
 type Row = Record<string, unknown>;
@@ -27,7 +35,7 @@ function summaryRow(label: string, s: Summary | undefined): string[] {
 }
 
 export function renderMarkdown(results: Results, rows: Headline[], options: RenderOptions): string {
-  const first = Object.values(results).find(Boolean);
+  const first = Object.values(options.fresh ?? results).find(Boolean) ?? Object.values(results).find(Boolean);
   const machine = first?.machine as MachineInfo | undefined;
   const out: string[] = [];
   const push = (...lines: string[]) => out.push(...lines);
@@ -43,6 +51,10 @@ export function renderMarkdown(results: Results, rows: Headline[], options: Rend
     "Every figure stands beside a baseline measured **in the same run** on the same servers, and the ratio of the two is what to read: the absolute numbers are those of a 2-core machine running Kafka, the MongoDB-compatible server, the worker and the driver at once.",
     "",
   );
+  const measured = Object.keys(options.fresh ?? results);
+  if (options.fresh && measured.length < BENCHMARKS.length) {
+    push(`This run measured ${measured.join(", ")} only (\`BENCH_ONLY\`); every other section is kept from an earlier run and says which.`, "");
+  }
   const score = options.chartLink("targets.svg");
   if (score) push(`![Targets: met or missed, and by how much](${score})`, "");
   push("## Summary", "");
@@ -53,15 +65,33 @@ export function renderMarkdown(results: Results, rows: Headline[], options: Rend
     ),
     "",
   );
+  const earlier = [...new Set([...rows.filter((h) => h.kept).map((h) => h.benchmark), ...Object.keys(options.provenance ?? {})])];
+  if (earlier.length) push(`Rows of ${earlier.join(", ")}: from earlier runs, as their sections say; their baselines were measured in those runs.`, "");
   push(...howToRun(), "");
-  push(...latencySection(results, options));
-  push(...throughputSection(results, options));
-  push(...streamingSection(results));
-  push(...memorySection(results));
-  push(...peerSection(results));
-  push(...whereTheTimeGoes(results));
-  push(...srcIssues(results));
-  push(...methodNotes(results));
+  // Each benchmark's section: from its results, else as the earlier file had it.
+  const sections: Array<[BenchmarkName | null, string, () => string[]]> = [
+    ["latency", "## 1. Latency", () => latencySection(results, options)],
+    ["throughput", "## 2. Throughput", () => throughputSection(results, options)],
+    ["streaming", "## 3. Streaming", () => streamingSection(results)],
+    ["memory", "## 4. Memory", () => memorySection(results)],
+    ["peer", "## 5. Peer", () => peerSection(results)],
+    ["gateway", "## 6. Gateway", () => gatewaySection(results)],
+    ["profile", "## Where the time goes", () => whereTheTimeGoes(results)],
+    [null, "## Issues found in src", () => srcIssues(results)],
+    [null, "## Method notes", () => methodNotes(results)],
+  ];
+  for (const [name, heading, render] of sections) {
+    const keptLines = name && !results[name] ? options.kept?.section(heading) : null;
+    if (keptLines) {
+      push(...keptLines);
+      continue;
+    }
+    const lines = render();
+    const from = name ? options.provenance?.[name] : undefined;
+    // Under the heading and its blank line, as a kept section is marked.
+    if (from && lines.length > 2) lines.splice(2, 0, `${KEPT_MARK} ${from}._`, "");
+    push(...lines);
+  }
   return `${out.join("\n")}\n`;
 }
 
@@ -80,7 +110,7 @@ function howToRun(): string[] {
     "```sh",
     "npm run bench                                  # the full run, < 15 min on 2 cores; rewrites this file",
     "BENCH_SCALE=0.05 npm run bench                 # a smoke run, < 2 min (skips 64 threads)",
-    "BENCH_ONLY=latency,peer npm run bench          # a subset",
+    "BENCH_ONLY=latency,peer npm run bench          # a subset; the other sections stay as they were",
     "RUNBUS_KAFKA_BROKERS=… RUNBUS_MONGODB_URI=… npm run bench   # your servers instead of the local ones",
     "npx tsx bench/report/docs.ts                   # rebuild this file from bench/results/*.json",
     "```",
@@ -259,6 +289,183 @@ function peerSection(results: Results): string[] {
   ];
 }
 
+interface GatewayRow {
+  concurrency: number;
+  peer_runs_per_s: number;
+  shared_runs_per_s: number;
+  per_run_runs_per_s: number;
+  shared_vs_peer: number | null;
+  per_run_vs_peer: number | null;
+  metadata_ms: Record<"peer" | "shared" | "per_run", { p50: number; p95: number; n: number }>;
+  first_values_ms: Record<"peer" | "shared" | "per_run", { p50: number; p95: number; n: number }>;
+  direct_runs_per_s: { shared: number | null; per_run: number | null };
+  cpu_ms_per_run: Record<"peer" | "shared" | "per_run" | "shared_direct" | "per_run_direct", Record<string, number | null> | null>;
+  failed: Record<string, number | null>;
+}
+
+type Steps = Record<
+  | "createReply"
+  | "topicWait"
+  | "readerConnect"
+  | "readerSubscribe"
+  | "readerJoin"
+  | "firstEvent"
+  | "toMetadata"
+  | "metadataEmitted"
+  | "teardown"
+  | "scannedBeforeMetadata"
+  | "topicsListed"
+  | "readerRequests"
+  | "adminRequests"
+  | "fetchedBytes",
+  number
+>;
+
+function gatewaySection(results: Results): string[] {
+  const r = results.gateway;
+  if (!r) return [];
+  const s = r.summary as {
+    table: GatewayRow[];
+    ttfe_1_thread_ms: Record<"peer" | "shared" | "per_run", Summary>;
+    breakdown: {
+      shared: Steps | null;
+      per_run: Steps | null;
+      shared_after_loads: Steps | null;
+      per_run_after_loads: Steps | null;
+      http_and_sse_p50_ms: { shared: number | null; per_run: number | null };
+      per_run_topic_creation_in_reply_p50_ms: number | null;
+      reader_floor_p50_ms: { shared: number | null; per_run: number | null };
+      reply_after_metadata_p50_ms: { shared: number | null; per_run: number | null };
+      requests_per_stream?: { shared: Record<string, number> | null; per_run: Record<string, number> | null };
+    };
+  };
+  const cfg = r.config as { ttfeRuns: number; warmupMs: number; windowMs: number };
+  const b = s.breakdown;
+  const sh = b.shared;
+  const pr = b.per_run;
+  const pp = (x: { p50: number; p95: number }) => `${n(x.p50, 0)} / ${n(x.p95, 0)}`;
+  const step = (label: string, pick: (x: Steps) => number, digits = 1) => [label, sh ? n(pick(sh), digits) : "—", pr ? n(pick(pr), digits) : "—"];
+  const tt = s.ttfe_1_thread_ms;
+  const top = s.table.at(-1);
+  const met = (v: boolean) => (v ? "met" : "**missed**");
+  const tputTargets = s.table
+    .filter((row) => row.concurrency > 1)
+    .map((row) => `${row.concurrency} threads: shared ×${row.shared_vs_peer} (${met((row.shared_vs_peer ?? 0) >= 1)}), per-run ×${row.per_run_vs_peer} (${met((row.per_run_vs_peer ?? 0) >= 1)})`)
+    .join("; ");
+  const cpuRows = (row: GatewayRow) => {
+    const cols = [row.cpu_ms_per_run.peer, row.cpu_ms_per_run.shared, row.cpu_ms_per_run.shared_direct, row.cpu_ms_per_run.per_run, row.cpu_ms_per_run.per_run_direct];
+    const names: Array<[string, string]> = [
+      ["server", "LangGraph API server"],
+      ["gateway", "runbus gateway"],
+      ["worker", "runbus worker"],
+      ["kafka", "Kafka broker"],
+      ["mongodb", "MongoDB-compatible server"],
+      ["bench", "load generator (SDK client or Kafka driver) and reaper"],
+    ];
+    const total = cols.map((c) => (c ? Object.values(c).reduce<number>((sum, v) => sum + (v ?? 0), 0) : null));
+    return [...names.map(([key, label]) => [label, ...cols.map((c) => (c && typeof c[key] === "number" ? n(c[key], 0) : "—"))]), ["**all processes**", ...total.map((v) => (v === null ? "—" : `**${n(v, 0)}**`))]];
+  };
+  const kafkaGap = top && top.cpu_ms_per_run.shared && top.cpu_ms_per_run.shared_direct ? (top.cpu_ms_per_run.shared.kafka ?? 0) - (top.cpu_ms_per_run.shared_direct.kafka ?? 0) : null;
+  return [
+    "## 6. Gateway: `runbus gateway` vs the LangGraph API server",
+    "",
+    `The same SDK client (\`@langchain/langgraph-sdk\` \`runs.stream(threadId, "two_node", { streamMode: ["values"], ifNotExists: "create" })\`, a fresh thread per run) against \`runbus gateway\` (in a process of its own, one worker, MongoDB stores) in both event-topic modes, and against the LangGraph API server (in-memory, as in section 5), back to back. Time to the first SSE event (\`metadata\`) and to the first \`values\`: ${cfg.ttfeRuns} runs one at a time at 1 thread; at 8 and 64 threads, the runs that finished inside the closed loop's window (${cfg.windowMs / 1000} s after ${cfg.warmupMs / 1000} s). "Worker fed directly": the same worker, right after, at the same load, fed over Kafka by the benchmarks' driver with no gateway: the worker's own ceiling.`,
+    "",
+    table(
+      ["threads", "LangGraph API server runs/s", "gateway, shared", "ratio", "gateway, per-run", "ratio", "worker fed directly runs/s (shared / per-run)", "`metadata` ms p50 / p95 (peer · shared · per-run)", "first `values` ms p50 / p95 (peer · shared · per-run)", "failed runs (peer / shared / per-run)"],
+      s.table.map((row) => [
+        String(row.concurrency),
+        n(row.peer_runs_per_s),
+        n(row.shared_runs_per_s),
+        `×${row.shared_vs_peer}`,
+        n(row.per_run_runs_per_s),
+        `×${row.per_run_vs_peer}`,
+        `${n(row.direct_runs_per_s.shared)} / ${n(row.direct_runs_per_s.per_run)}`,
+        `${pp(row.metadata_ms.peer)} · ${pp(row.metadata_ms.shared)} · ${pp(row.metadata_ms.per_run)}`,
+        `${pp(row.first_values_ms.peer)} · ${pp(row.first_values_ms.shared)} · ${pp(row.first_values_ms.per_run)}`,
+        `${row.failed.peer} / ${row.failed.shared} / ${row.failed.per_run}`,
+      ]),
+    ),
+    "",
+    `Targets: time to first event p50 at 1 thread, shared topic, ≤ the LangGraph API server's: ${n(tt.shared.p50)} vs ${n(tt.peer.p50)} ms, ×${ratioText(tt.shared.p50, tt.peer.p50)}, ${met(tt.shared.p50 <= tt.peer.p50)} (per-run topics, stated: ${n(tt.per_run.p50)} ms). runs/s ≥ the LangGraph API server's: ${tputTargets || "not measured at 8 or 64 threads"}.`,
+    "",
+    "**Where a stream's time to its first event goes.** The gateway answers `runs.stream` with the runbus client's `runs.create`, waits for the worker's reply, then `runs.stream` (`src/client/run-reader.ts`): it waits for the run's topic, starts a consumer group of its own on it and reads it from its beginning. A probe repeats those steps with the same kafkajs calls and settings and a timestamp after each (`bench/lib/reader-probe.ts`), one probed run after every other run of the 1-thread series (p50 ms):",
+    "",
+    table(
+      ["step (p50, ms)", "shared topic", "per-run topics"],
+      [
+        step("`run.create` sent → the worker's reply (admission; per-run: the topic's creation too)", (x) => x.createReply),
+        step("… of which the worker had emitted `metadata` at (its `ce_time`)", (x) => x.metadataEmitted),
+        step("topic wait: `listTopics` until it lists the run's topic", (x) => x.topicWait),
+        step("… topics in each `listTopics` answer (the whole cluster's metadata)", (x) => x.topicsListed, 0),
+        step("reader: connect (broker connections of its own)", (x) => x.readerConnect),
+        step("reader: subscribe", (x) => x.readerSubscribe),
+        step("reader: join and sync a group of its own", (x) => x.readerJoin),
+        step("joined → `metadata` consumed (fetched from the topic's beginning)", (x) => x.firstEvent),
+        step("… other runs' records read before it", (x) => x.scannedBeforeMetadata, 0),
+        step("**`run.create` → `metadata` at the reader**", (x) => x.toMetadata),
+        ["SDK's `metadata` p50 − the probe's (HTTP, the gateway's request handling, SSE; within noise)", n(b.http_and_sse_p50_ms.shared), n(b.http_and_sse_p50_ms.per_run)],
+        step("after `end`: the reader's disconnect and group deletion (the SSE body closes after them)", (x) => x.teardown),
+        step("Kafka requests of one stream's reader (its consumer, over the run)", (x) => x.readerRequests, 0),
+        step("… and of its topic wait and group deletion (admin)", (x) => x.adminRequests, 0),
+        step("… KiB of fetch responses", (x) => x.fetchedBytes / 1024),
+        [
+          "after the loads: joined → `metadata` consumed (other runs' records read first)",
+          b.shared_after_loads ? `${n(b.shared_after_loads.firstEvent)} (${n(b.shared_after_loads.scannedBeforeMetadata, 0)})` : "—",
+          b.per_run_after_loads ? `${n(b.per_run_after_loads.firstEvent)} (${n(b.per_run_after_loads.scannedBeforeMetadata, 0)})` : "—",
+        ],
+      ],
+    ),
+    "",
+    sh && pr
+      ? `The floor per-run topics leave: the run's topic is created during admission, before the reply (the per-run reply is ${n(b.per_run_topic_creation_in_reply_p50_ms)} ms slower than the shared one at p50), and since kafkajs has no \`assign()\` every reader then joins a consumer group: topic wait, connect, subscribe and join cost ${n(b.reader_floor_p50_ms.per_run)} ms before its first fetch. So a per-run stream's first event comes no sooner than ~${n(pr.createReply + (b.reader_floor_p50_ms.per_run ?? 0), 0)} ms after the request (reply ${n(pr.createReply, 0)} + reader ${n(b.reader_floor_p50_ms.per_run, 0)}) on this machine, where the worker had emitted it at ${n(pr.metadataEmitted, 0)} ms. The shared topic pays the same reader today (${n(b.reader_floor_p50_ms.shared)} ms): \`readRun\` gives every stream a group of its own on the shared topic too, and reads it from its beginning (${n(sh.scannedBeforeMetadata, 0)} other records before its own at 1 thread, ${b.shared_after_loads ? n(b.shared_after_loads.scannedBeforeMetadata, 0) : "?"} after the loads: it grows with the topic until retention deletes records). Both modes also wait for the reply, which comes ${n(b.reply_after_metadata_p50_ms.shared)} ms (shared) after the worker emitted \`metadata\`, before the reader starts. The reply alone takes ${n(sh.createReply, 0)} ms at p50 against the peer's whole time to first event of ${n(tt.peer.p50, 0)} ms: the 1-thread target is out of reach while a stream waits for the reply and only then builds its reader.`
+      : "",
+    "",
+    ...(top
+      ? [
+          `**Where a load's CPU goes** (${top.concurrency} threads, CPU ms per finished run by process, from /proc over the warm-up and window; every process shares the same 2 cores):`,
+          "",
+          table(["process", "peer", "gateway, shared", "worker fed directly, shared", "gateway, per-run", "worker fed directly, per-run"], cpuRows(top)),
+          "",
+          `Every process shares the same 2 cores (with whatever else the machine runs: the load average is in the result file), so CPU per run bounds runs/s. The LangGraph API server keeps runs in memory: ${n(top.cpu_ms_per_run.peer?.server, 0)} ms in its process per run, ${n(cpuTotal(top.cpu_ms_per_run.peer), 0)} ms across all. A runbus run fed directly costs ${n(cpuTotal(top.cpu_ms_per_run.shared_direct), 0)} ms across its processes on the shared topic (worker ${n(top.cpu_ms_per_run.shared_direct?.worker, 0)}, Kafka ${n(top.cpu_ms_per_run.shared_direct?.kafka, 0)}, MongoDB ${n(top.cpu_ms_per_run.shared_direct?.mongodb, 0)}): durable stores and a broker in every run. Through the gateway it costs ${n(cpuTotal(top.cpu_ms_per_run.shared), 0)} ms: the gateway's own process (${n(top.cpu_ms_per_run.shared?.gateway, 0)} ms) and${kafkaGap === null ? "" : ` ${n(kafkaGap, 0)} ms more of Kafka's`} for its readers (a consumer group per stream: connections, join, sync, a fetch every ≤ 100 ms while the run lasts, offset commits, leave, group deletion). ${directText(s.table)}`,
+          "",
+        ]
+      : []),
+    "Found in `src/` (not changed here; figures above):",
+    "",
+    `1. **A consumer group per stream, also on the shared topic** (\`src/client/run-reader.ts\` \`readRun\`, used by \`src/gateway/run-stream.ts\`): ${n(b.reader_floor_p50_ms.shared)} ms of topic wait, connect, subscribe and join before the first fetch, ${sh ? n(sh.teardown) : "?"} ms of teardown before the SSE body closes, and the broker's CPU above: ${sh ? n(sh.readerRequests + sh.adminRequests, 0) : "?"} Kafka requests per stream on average: ${requestsText(b.requests_per_stream?.shared)}; the offset commits are for a group deleted a moment later. One consumer of the shared topic per gateway, started with it and routing records to open streams by \`runbus_run_id\` (as \`bench/lib/kafka.ts\`'s driver does), would take all three out of every request; a stream registers its run id before \`run.create\` is sent, so nothing is missed, and replays of ended runs keep the per-read path. With it, a shared-topic stream's first event would come about when the worker emits it (${sh ? n(sh.metadataEmitted, 0) : "?"} ms at p50) plus one fetch, against the peer's ${n(tt.peer.p50, 0)} ms (an estimate, not measured).`,
+    `2. **Shared-topic reads start at the topic's beginning** (\`fromBeginning: true\` over all its partitions, filtered by run id): ${sh ? n(sh.firstEvent) : "?"} ms from join to \`metadata\` against ${pr ? n(pr.firstEvent) : "?"} ms on a per-run topic${b.shared_after_loads ? `, ${n(b.shared_after_loads.firstEvent)} ms after the loads (${n(b.shared_after_loads.fetchedBytes / 1024, 0)} KiB fetched per stream)` : ""}, and every record of every run since the topic's retention start is fetched, decoded and dropped by every stream. A stream of a run just created can start at the partitions' end offsets taken before \`run.create\` is sent.`,
+    `3. **\`waitForTopic\` lists every topic on the cluster for each request** (\`admin.listTopics()\`): ${sh ? n(sh.topicWait) : "?"} ms at p50 here with ${sh ? n(sh.topicsListed, 0) : "?"} topics${b.per_run_after_loads ? ` (${n(b.per_run_after_loads.topicWait)} ms with ${n(b.per_run_after_loads.topicsListed, 0)} after the per-run loads: on one local broker it did not grow with the topic count)` : ""}, each a metadata request for every topic to learn about one. The shared topic exists from the workers' start and a per-run topic before the reply: \`fetchTopicMetadata({ topics: [topic] })\`, or no wait in shared mode.`,
+    "",
+  ];
+}
+
+function cpuTotal(byProcess: Record<string, number | null> | null | undefined): number | null {
+  return byProcess ? Object.values(byProcess).reduce<number>((sum, v) => sum + (v ?? 0), 0) : null;
+}
+
+/** The gateway's share of a runs/s miss: the same worker with and without it, against the peer. */
+function directText(rows: GatewayRow[]): string {
+  return rows
+    .filter((row) => row.concurrency > 1)
+    .map((row) => {
+      const direct = row.direct_runs_per_s.shared;
+      return `At ${row.concurrency} threads the worker fed directly does ${n(direct)} runs/s on the shared topic (×${ratioText(direct ?? Number.NaN, row.peer_runs_per_s)} of the peer's), through the gateway ${n(row.shared_runs_per_s)} (×${row.shared_vs_peer}).`;
+    })
+    .join(" ");
+}
+
+function requestsText(byApi: Record<string, number> | null | undefined): string {
+  if (!byApi) return "not counted";
+  return Object.entries(byApi)
+    .map(([api, k]) => `${api} ${n(k)}`)
+    .join(", ");
+}
+
+function ratioText(a: number, b: number): string {
+  return b ? String(Math.round((a / b) * 1000) / 1000) : "—";
+}
+
 function aheadText(rows: Row[], key: string): string {
   const measured = rows.filter((r) => typeof r[key] === "number");
   if (measured.length === 0) return "not measured";
@@ -351,6 +558,7 @@ function srcIssues(results: Results): string[] {
     "4. **Fixed: every streamed chunk waited for its own Kafka round trip** (see above): `runGraph` keeps a bounded window in flight.",
     "5. **Open: `runs.update` is a `findOneAndUpdate` several times per run** and admission re-reads what it just wrote (see above): `MongoRunStore`, `Supervisor.createRun`.",
     "6. **Fixed: a client's first command could miss its reply** (`src/client/client.ts`): a new consumer group resolves “latest” only at its first fetch, after the join, so a reply written in between was skipped and the call timed out after 30 s. The client now commits the replies topic's end offsets for its group before it sends anything.",
+    "7. **Open: every gateway stream builds a Kafka reader of its own** (`src/client/run-reader.ts`, used by `src/gateway/run-stream.ts`): a topic wait that lists the whole cluster, a consumer group joined and deleted per stream also on the shared topic, and shared-topic reads from the topic's beginning; figures in [section 6](#6-gateway-runbus-gateway-vs-the-langgraph-api-server).",
     "",
   ];
 }
@@ -361,7 +569,7 @@ function methodNotes(results: Results): string[] {
     "## Method notes",
     "",
     "- **Same run, same servers.** Every baseline runs in the same `npm run bench` invocation, against the same broker and database server, on its own database. The latency baseline is interleaved run by run with runbus; throughput cells run back to back.",
-    `- **Fair consumers.** runbus's latency and throughput are read on one long-lived consumer group (shared run events, audit and replies topics), so no per-run consumer-group join is counted; per-run topics are measured by their audit records and, separately, by a fresh reader (${lat ? String(lat.readerRuns) : "?"} runs). A run counts as done when the audit record of its thread's release arrives (after \`end\`).`,
+    `- **Fair consumers.** runbus's latency and throughput are read on one long-lived consumer group (shared run events, audit and replies topics), so no per-run consumer-group join is counted; per-run topics are measured by their audit records and, separately, by a fresh reader${lat ? ` (${String(lat.readerRuns)} runs)` : ""}. A run counts as done when the audit record of its thread's release arrives (after \`end\`).`,
     "- **Bounded collections.** Finished threads' documents are deleted about a second after their run (above), for runbus and baselines alike, and between sequential runs in batches of ten, never while one is timed.",
     "- **Everything on two cores.** Kafka (JVM), the MongoDB-compatible server, the worker, the driver (and for the peer, the LangGraph API server) share the machine; CPU contention shows in the p95/p99 tails. The load average is recorded in every result file.",
     "- **The peer** runs in-memory (as `langgraph dev` does) with `LOG_LEVEL=warn`, like the runbus worker's log level; the SDK client streams `values` like the runbus consumer.",
