@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { createKafka } from "../adapters/kafka/client.js";
 import { Topics } from "../adapters/kafka/topics.js";
@@ -71,7 +70,7 @@ export function timelineTable(timeline: readonly Transition[]): string {
 export async function readRunAudit(kafka: Kafka, topics: Topics, runId: string, options: AuditOptions = {}): Promise<RunAudit> {
   const topic = topics.transitions;
   const admin = kafka.admin();
-  const groupId = `runbus-audit-${randomUUID()}`;
+  const groupId = topics.readerGroup("audit");
   await admin.connect();
   try {
     if (!(await admin.listTopics()).includes(topic)) {

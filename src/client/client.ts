@@ -4,7 +4,7 @@ import { createKafka } from "../adapters/kafka/client.js";
 import { cloudEventHeaders } from "../adapters/kafka/cloud-events.js";
 import { ResilientConsumer } from "../adapters/kafka/resilient-consumer.js";
 import { Topics } from "../adapters/kafka/topics.js";
-import type { RunbusConfig } from "../config.js";
+import { DEFAULT_STREAM_GAP_TIMEOUT_MS, type RunbusConfig } from "../config.js";
 import { RunbusError, messageOf } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { CancelAction, CommandInput, RunCreateCommand } from "../protocol/commands.js";
@@ -12,6 +12,7 @@ import type { EndEvent } from "../protocol/events.js";
 import { replySchema, type Reply } from "../protocol/replies.js";
 import type { ThreadQuery, ThreadRecord } from "../ports.js";
 import { readRun, type ReadOptions, type StreamedEvent } from "./run-reader.js";
+import { SharedEventTap } from "./shared-event-tap.js";
 import { ThreadReader } from "./thread-reader.js";
 
 export interface ClientOptions {
@@ -27,6 +28,11 @@ export interface ClientOptions {
    * with `stream_gap` (RUNBUS_STREAM_GAP_TIMEOUT_MS; default 30 s). A read's own `gapTimeoutMs` wins.
    */
   streamGapTimeoutMs?: number;
+  /**
+   * In shared event-topic mode, read the shared topic with one long-lived reader for the runs
+   * `runs.createAndStream` creates (see SharedEventTap): for servers that stream many runs.
+   */
+  tapSharedEvents?: boolean;
   /** Where the workers keep threads, for `threads.get` and `threads.list`. */
   mongodb?: { uri: string; dbName?: string };
   logger?: Logger;
@@ -58,14 +64,16 @@ export class RunbusClient {
   private readonly admin: Admin;
   private repliesConsumer: ResilientConsumer | null = null;
   private readonly waiting = new Map<string, (reply: Reply) => void>();
-  private readonly replyGroup = `runbus-client-${randomUUID()}`;
+  private readonly replyGroup: string;
   private connecting: Promise<void> | null = null;
+  private tap: SharedEventTap | null = null;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: ClientOptions,
   ) {
     this.topics = new Topics(options.topicPrefix ?? "");
+    this.replyGroup = this.topics.readerGroup("client");
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.admin = kafka.admin();
   }
@@ -86,6 +94,41 @@ export class RunbusClient {
       const { goto, update, ...rest } = options;
       const command = { ...(value !== undefined ? { resume: value } : {}), ...(goto !== undefined ? { goto } : {}), ...(update !== undefined ? { update } : {}) };
       return this.runs.create({ ...rest, thread_id: threadId, command });
+    },
+    /**
+     * Creates a run and reads its events from the first one. With the shared-events tap, the watch
+     * is in place before the command is sent, and the first of the run's records counts as its
+     * admission if it comes before the worker's reply (the reply then has no disposition).
+     * Iterate `events` to its end or call its `return()`: that releases the watch.
+     */
+    createAndStream: async (input: RunCreateInput, options: Omit<ReadOptions, "fromSeq"> = {}): Promise<{ reply: Reply & { run_id: string }; events: AsyncGenerator<StreamedEvent> }> => {
+      await this.ready();
+      const run_id = input.run_id ?? randomUUID();
+      const command_id = input.command_id ?? randomUUID();
+      const watch = this.tap?.watch(run_id);
+      try {
+        const replied = this.send({ ...input, type: "run.create", run_id, command_id }) as Promise<Reply & { run_id: string }>;
+        let reply: Reply & { run_id: string };
+        if (watch) {
+          const first = await Promise.race([replied.then((r) => ({ r })), watch.admitted.then(() => null)]);
+          if (first) reply = first.r;
+          else {
+            // Its records prove the run was admitted; the reply, when it comes, has nothing to add.
+            replied.catch(() => undefined);
+            reply = { command_id, run_id, thread_id: input.thread_id, accepted: true };
+          }
+        } else reply = await replied;
+        if (!reply.accepted) {
+          watch?.close();
+          return { reply, events: noEvents() };
+        }
+        const gapTimeoutMs = options.gapTimeoutMs ?? this.options.streamGapTimeoutMs ?? DEFAULT_STREAM_GAP_TIMEOUT_MS;
+        const events = watch ? watch.events({ gapTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) }) : this.streamRun(run_id, options);
+        return { reply, events };
+      } catch (error) {
+        watch?.close();
+        throw error;
+      }
     },
     /** The run's events in seq order from `fromSeq` (default 0), ending with `end`. */
     stream: (runId: string, options: ReadOptions = {}): AsyncGenerator<StreamedEvent> => this.streamRun(runId, options),
@@ -178,6 +221,7 @@ export class RunbusClient {
   }
 
   async close(): Promise<void> {
+    await this.tap?.stop();
     await this.reader?.close().catch(() => undefined);
     await this.repliesConsumer?.stop().catch(() => undefined);
     await this.admin.deleteGroups([this.replyGroup]).catch(() => undefined);
@@ -220,7 +264,21 @@ export class RunbusClient {
     this.repliesConsumer = consumer;
     await this.startRepliesAtEnd();
     // Replies sent before the group has joined would be missed: send nothing until then.
-    await consumer.start();
+    await Promise.all([consumer.start(), this.startTap()]);
+  }
+
+  private async startTap(): Promise<void> {
+    if (!this.options.tapSharedEvents || this.options.eventTopicMode !== "shared") return;
+    const logger = this.options.logger ?? silentLogger();
+    const tap = new SharedEventTap(this.kafka, this.admin, this.topics, logger);
+    try {
+      await tap.start();
+      this.tap = tap;
+    } catch (error) {
+      // Streams still work without it, each with a reader of its own.
+      logger.warn({ err: messageOf(error) }, "the shared run-events tap did not start; each stream reads the topic itself");
+      await tap.stop();
+    }
   }
 
   /**
@@ -260,6 +318,8 @@ export class RunbusClient {
 
 /** Reads of the replies topic's end offsets before it counts as missing (see repliesEnd). */
 const REPLIES_END_TRIES = 4;
+
+async function* noEvents(): AsyncGenerator<StreamedEvent> {}
 
 function isInterruptMarker(data: unknown): boolean {
   return typeof data === "object" && data !== null && !Array.isArray(data) && Object.keys(data).length === 1 && "__interrupt__" in data;

@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
-import type { Admin, Consumer, Kafka } from "kafkajs";
+import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { readHeaders } from "../adapters/kafka/cloud-events.js";
 import type { Topics } from "../adapters/kafka/topics.js";
 import { DEFAULT_STREAM_GAP_TIMEOUT_MS } from "../config.js";
 import { RunbusError } from "../errors.js";
+import { EventQueue, inSeqOrder } from "./seq-order.js";
 
 export interface StreamedEvent {
   run_id: string;
@@ -46,16 +46,10 @@ export async function* readRun(
   const gapTimeoutMs = options.gapTimeoutMs ?? DEFAULT_STREAM_GAP_TIMEOUT_MS;
   await waitForTopic(admin, topic, options.topicWaitMs ?? 10_000, options.signal);
 
-  const groupId = `runbus-reader-${randomUUID()}`;
+  const groupId = topics.readerGroup("reader");
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
-  const queue: StreamedEvent[] = [];
-  let wake: (() => void) | null = null;
-  let failure: unknown = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
-  const onAbort = () => notify();
+  const queue = new EventQueue();
+  const onAbort = () => queue.notify();
   options.signal?.addEventListener("abort", onAbort);
 
   await consumer.connect();
@@ -63,68 +57,34 @@ export async function* readRun(
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        const headers = readHeaders(message.headers);
-        if (headers.runbus_run_id !== runId) return;
-        const seq = Number(headers.runbus_seq);
-        if (seq < fromSeq) return;
-        queue.push({
-          run_id: runId,
-          seq,
-          name: headers.runbus_event ?? "unknown",
-          data: message.value ? (JSON.parse(message.value.toString()) as unknown) : null,
-          headers,
-          offset: message.offset,
-        });
-        notify();
+        const event = streamedEvent(runId, message);
+        if (event && event.seq >= fromSeq) queue.push(event);
       },
     });
     // One partition per run topic: offset n holds seq n, so start there. (Shared mode scans.)
     if (mode === "per-run" && fromSeq > 0) consumer.seek({ topic, partition: 0, offset: String(fromSeq) });
-    consumer.on(consumer.events.CRASH, (event) => {
-      failure = event.payload.error;
-      notify();
-    });
-
-    let next = fromSeq;
-    const pending = new Map<number, StreamedEvent>();
-    /** Since when `next` has been missing while a later seq was there. */
-    let gapSince: number | null = null;
-    for (;;) {
-      if (failure) throw failure;
-      options.signal?.throwIfAborted();
-      const event = queue.shift();
-      if (!event) {
-        const waitMs = gapSince === null ? null : gapSince + gapTimeoutMs - Date.now();
-        if (waitMs !== null && waitMs <= 0) {
-          const later = Math.min(...pending.keys());
-          throw new RunbusError(
-            "stream_gap",
-            `Run ${runId}'s stream is missing seq ${next}: seq ${later} arrived and ${next} did not within ${gapTimeoutMs} ms.`,
-          );
-        }
-        const timer = waitMs === null ? undefined : setTimeout(notify, waitMs);
-        await new Promise<void>((resolve) => (wake = resolve));
-        clearTimeout(timer);
-        continue;
-      }
-      if (event.seq < next || pending.has(event.seq)) continue;
-      pending.set(event.seq, event);
-      const before = next;
-      // Yield strictly in seq order: a record read early (another attempt's) waits its turn.
-      for (let ready = pending.get(next); ready; ready = pending.get(next)) {
-        pending.delete(next);
-        next++;
-        yield ready;
-        if (ready.name === "end") return;
-      }
-      if (pending.size === 0) gapSince = null;
-      else if (next !== before || gapSince === null) gapSince = Date.now();
-    }
+    consumer.on(consumer.events.CRASH, (event) => queue.fail(event.payload.error));
+    yield* inSeqOrder(queue, { runId, fromSeq, gapTimeoutMs, signal: options.signal });
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
     await consumer.disconnect().catch(() => undefined);
     await admin.deleteGroups([groupId]).catch(() => undefined);
   }
+}
+
+/** A record of `runId`'s stream as an event; null for another run's record (shared topic). */
+export function streamedEvent(runId: string | null, message: KafkaMessage): StreamedEvent | null {
+  const headers = readHeaders(message.headers);
+  const recordRun = headers.runbus_run_id;
+  if (recordRun === undefined || (runId !== null && recordRun !== runId)) return null;
+  return {
+    run_id: recordRun,
+    seq: Number(headers.runbus_seq),
+    name: headers.runbus_event ?? "unknown",
+    data: message.value ? (JSON.parse(message.value.toString()) as unknown) : null,
+    headers,
+    offset: message.offset,
+  };
 }
 
 async function waitForTopic(admin: Admin, topic: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {

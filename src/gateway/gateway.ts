@@ -54,6 +54,8 @@ export class Gateway {
       topicPrefix: config.topicPrefix,
       eventTopicMode: config.eventTopicMode,
       streamGapTimeoutMs: config.streamGapTimeoutMs,
+      // A gateway streams many runs: one reader of the shared topic serves all it creates.
+      tapSharedEvents: true,
       ssl: config.kafka.ssl,
       ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
       logger,

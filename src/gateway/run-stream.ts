@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
 import { isRunbusError, messageOf } from "../errors.js";
+import type { StreamedEvent } from "../client/run-reader.js";
 import type { EndEvent } from "../protocol/events.js";
 import type { GatewayBackend } from "./backend.js";
 import { HEARTBEAT, SseEvents, formatFrame } from "./sse-events.js";
@@ -18,6 +19,8 @@ export interface RunStreamOptions {
   cancelOnDisconnect: boolean;
   /** After the stream closes, whether or not the run ended. */
   onClose?: (ended: boolean) => Promise<void>;
+  /** The run's events already opened (a run just created), with the controller that aborts them. */
+  opened?: { events: AsyncIterable<StreamedEvent>; abort: AbortController };
 }
 
 /**
@@ -31,7 +34,7 @@ export function streamRun(c: Context, backend: GatewayBackend, options: RunStrea
   c.header("Connection", "keep-alive");
   c.header("X-Accel-Buffering", "no");
   return stream(c, async (sse) => {
-    const abort = new AbortController();
+    const abort = options.opened?.abort ?? new AbortController();
     let ended = false;
     sse.onAbort(() => {
       abort.abort();
@@ -44,7 +47,8 @@ export function streamRun(c: Context, backend: GatewayBackend, options: RunStrea
     const heartbeat = setInterval(() => void sse.write(HEARTBEAT).catch(() => undefined), backend.heartbeatMs);
     const events = new SseEvents(options.streamModes, options.only ?? null);
     try {
-      for await (const event of backend.client.runs.stream(options.runId, { fromSeq: options.fromSeq, signal: abort.signal })) {
+      const source = options.opened?.events ?? backend.client.runs.stream(options.runId, { fromSeq: options.fromSeq, signal: abort.signal });
+      for await (const event of source) {
         for (const frame of events.frames(event)) await sse.write(formatFrame(frame));
         if (event.name === "end") {
           ended = true;
@@ -64,9 +68,9 @@ export function streamRun(c: Context, backend: GatewayBackend, options: RunStrea
   });
 }
 
-/** Reads a run's stream to its `end` (from the start: the end may already be there). */
-export async function waitForEnd(backend: GatewayBackend, runId: string, signal?: AbortSignal): Promise<EndEvent> {
-  for await (const event of backend.client.runs.stream(runId, signal ? { signal } : {})) {
+/** Reads a run's stream to its `end` (from the start: the end may already be there), or the events given. */
+export async function waitForEnd(backend: GatewayBackend, runId: string, signal?: AbortSignal, events?: AsyncIterable<StreamedEvent>): Promise<EndEvent> {
+  for await (const event of events ?? backend.client.runs.stream(runId, signal ? { signal } : {})) {
     if (event.name === "end") return event.data as EndEvent;
   }
   throw new Error(`Run ${runId}'s stream ended without an end event.`);

@@ -23,7 +23,7 @@ export class KafkaEventSink implements RunEventSink {
 
   async nextSeq(runId: string): Promise<number> {
     const { kafka, admin, mode } = this.options;
-    const next = await nextSeqOnTopic(kafka, admin, this.topics.eventsOf(runId, mode), runId, mode === "shared");
+    const next = await nextSeqOnTopic(kafka, admin, this.topics.eventsOf(runId, mode), runId, mode === "shared", this.topics.readerGroup("seq-scan"));
     // Whoever asks goes on from here, where the stream really stands.
     this.producer.reopen(chainOf(runId));
     return next;

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Admin, Kafka } from "kafkajs";
 import { readHeaders } from "./cloud-events.js";
 import { waitForTopicLeaders } from "./topic-admin.js";
@@ -14,14 +13,13 @@ import { waitForTopicLeaders } from "./topic-admin.js";
  * of them, and with metadata cached before the topic had its leader it answers with no partition
  * at all (a TypeError inside kafkajs). A fresh client knows only this topic, after its leaders.
  */
-export async function nextSeqOnTopic(kafka: Kafka, admin: Admin, topic: string, runId: string, shared: boolean): Promise<number> {
+export async function nextSeqOnTopic(kafka: Kafka, admin: Admin, topic: string, runId: string, shared: boolean, groupId: string): Promise<number> {
   const offsets = await highWatermarks(kafka, topic);
   if (!shared) return Number(offsets[0]?.high ?? 0);
 
   const ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   const remaining = new Set(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => o.partition));
   if (remaining.size === 0) return 0;
-  const groupId = `runbus-seq-scan-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   let next = 0;
   await consumer.connect();

@@ -1,6 +1,16 @@
+import { randomUUID } from "node:crypto";
+
 /** Topic names (DESIGN.md §4), all behind one optional deployment prefix. */
 export class Topics {
   constructor(private readonly prefix = "") {}
+
+  /**
+   * A consumer group of its own for one reader (`runbus-<kind>-<uuid>`), behind the same prefix
+   * as the topics, so prefixed group ACLs cover it and tenants never see each other's groups.
+   */
+  readerGroup(kind: string): string {
+    return `${this.prefix}runbus-${kind}-${randomUUID()}`;
+  }
 
   get commands(): string {
     return `${this.prefix}runbus.commands`;

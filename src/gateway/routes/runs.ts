@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
+import type { StreamedEvent } from "../../client/run-reader.js";
 import { messageOf } from "../../errors.js";
 import { isTerminalRunStatus } from "../../protocol/run-status.js";
 import type { RunRecord } from "../../ports.js";
@@ -16,6 +17,8 @@ interface CreatedRun {
   runId: string;
   threadId: string;
   body: RunCreateBody;
+  /** The run's events from its first, opened with the command (see `runs.createAndStream`); null for a background run. */
+  opened: { events: AsyncGenerator<StreamedEvent>; abort: AbortController } | null;
   /** A stateless run's thread, deleted after the run unless `on_completion: "keep"`. */
   temporary: boolean;
 }
@@ -27,13 +30,22 @@ interface CreatedRun {
 export function runRoutes(backend: GatewayBackend): Hono {
   const api = new Hono();
 
-  const create = async (c: Context, threadId: string | null): Promise<CreatedRun> => {
+  const create = async (c: Context, threadId: string | null, read = true): Promise<CreatedRun> => {
     const body = parseRequest(runCreateBody, await readJson(c), "run request");
     const stateless = threadId === null;
     const command = toRunCreate(body, threadId ?? randomUUID(), backend.assistants, stateless);
-    const reply = await backend.client.runs.create(command);
+    const abort = new AbortController();
+    const { reply, events } = read
+      ? await backend.client.runs.createAndStream(command, { signal: abort.signal })
+      : { reply: await backend.client.runs.create(command), events: null };
     if (!reply.accepted) throw rejection(reply.code, reply.reason);
-    const created = { runId: command.run_id, threadId: command.thread_id, body, temporary: stateless && (body.on_completion ?? "delete") === "delete" };
+    const created = {
+      runId: command.run_id,
+      threadId: command.thread_id,
+      body,
+      opened: events ? { events, abort } : null,
+      temporary: stateless && (body.on_completion ?? "delete") === "delete",
+    };
     c.header("Content-Location", stateless ? `/runs/${created.runId}` : `/threads/${created.threadId}/runs/${created.runId}`);
     return created;
   };
@@ -53,6 +65,7 @@ export function runRoutes(backend: GatewayBackend): Hono {
       fromSeq: 0,
       streamModes: streamModesOf(run.body),
       cancelOnDisconnect: run.body.on_disconnect === "cancel",
+      ...(run.opened ? { opened: run.opened } : {}),
       onClose: async (ended) => {
         if (ended) await cleanUp(run);
       },
@@ -60,7 +73,11 @@ export function runRoutes(backend: GatewayBackend): Hono {
   };
 
   const waitCreated = async (c: Context, run: CreatedRun): Promise<Response> => {
-    const result = await resultOf(backend, run.threadId, run.runId, c.req.raw.signal);
+    const onAbort = () => run.opened?.abort.abort();
+    c.req.raw.signal.addEventListener("abort", onAbort, { once: true });
+    const result = await resultOf(backend, run.threadId, run.runId, c.req.raw.signal, run.opened?.events).finally(() =>
+      c.req.raw.signal.removeEventListener("abort", onAbort),
+    );
     await cleanUp(run);
     return c.json(result);
   };
@@ -71,11 +88,11 @@ export function runRoutes(backend: GatewayBackend): Hono {
   api.post("/runs/wait", async (c) => waitCreated(c, await create(c, null)));
 
   api.post("/threads/:thread_id/runs", async (c) => {
-    const run = await create(c, threadIdOf(c));
+    const run = await create(c, threadIdOf(c), false);
     return c.json(await apiRunAfterCreate(backend, run));
   });
   api.post("/runs", async (c) => {
-    const run = await create(c, null);
+    const run = await create(c, null, false);
     // Nobody waits for a background stateless run: its thread goes when it ends.
     void waitForEnd(backend, run.runId)
       .then(() => cleanUp(run))
@@ -185,8 +202,8 @@ async function apiRunAfterCreate(backend: GatewayBackend, run: CreatedRun) {
  * What `wait` and `join` answer: the thread's values once the run ended, with its pending
  * interrupts as `__interrupt__`; a run that failed answers `{__error__: {error, message}}`.
  */
-async function resultOf(backend: GatewayBackend, threadId: string, runId: string, signal: AbortSignal): Promise<unknown> {
-  const end = await waitForEnd(backend, runId, signal);
+async function resultOf(backend: GatewayBackend, threadId: string, runId: string, signal: AbortSignal, events?: AsyncIterable<StreamedEvent>): Promise<unknown> {
+  const end = await waitForEnd(backend, runId, signal, events);
   if (end.status === "error") return { __error__: { error: end.error?.name ?? "Error", message: end.error?.message ?? "" } };
   const thread = await backend.threads.get(threadId);
   if (!thread) return {};
