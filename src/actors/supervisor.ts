@@ -3,16 +3,13 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { RunbusError, isRunbusError, messageOf } from "../errors.js";
 import type { GraphRegistry } from "../graph/registry.js";
 import { toLangGraphStreamModes } from "../graph/stream-modes.js";
-import { isHeldRun, type ReplySink, type RunRecord, type RunStore } from "../ports.js";
+import type { ReplySink, RunRecord, RunStore } from "../ports.js";
 import type {
   CancelAction,
   Command,
   MultitaskStrategy,
   RunCancelCommand,
   RunCreateCommand,
-  ThreadCreateCommand,
-  ThreadDeleteCommand,
-  ThreadUpdateCommand,
 } from "../protocol/commands.js";
 import type { Reply } from "../protocol/replies.js";
 import { isTerminalRunStatus } from "../protocol/run-status.js";
@@ -20,6 +17,7 @@ import { finishTakenOverRun } from "./finish-taken-over-run.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { deleteRun } from "./run-commands.js";
 import { checkResumable, resolveGraph, type ResolvedRunCreate } from "./resume.js";
+import { createThread, deleteThread, updateThread, type ThreadCommandDeps } from "./thread-commands.js";
 import { copyThread, updateThreadState, type ThreadStateDeps } from "./thread-state-commands.js";
 import { fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
@@ -47,9 +45,6 @@ export interface SupervisorDeps extends RunActorDeps {
 
 export type SupervisorState = "running" | "draining" | "stopped";
 
-/** How long a thread delete waits for its runs to stop, by default: a run's worker may have to lose its lease first. */
-const DEFAULT_THREAD_DELETE_WAIT_MS = 60_000;
-const SETTLE_POLL_MS = 100;
 
 /**
  * Admits runs (DESIGN.md §6): one active run per thread, the multitask strategies, delayed
@@ -114,6 +109,10 @@ export class Supervisor {
 
   private stateDeps: ThreadStateDeps | null = null;
 
+  private threadCommandDeps(): ThreadCommandDeps {
+    return { ...this.deps, cancelThreadRuns: (threadId) => this.cancelThreadRuns(threadId, "interrupt", null) };
+  }
+
   private threadStateDeps(): ThreadStateDeps {
     const { checkpointer } = this.deps;
     this.stateDeps ??= {
@@ -134,11 +133,11 @@ export class Supervisor {
       case "run.delete":
         return this.admission.run(command.thread_id, () => deleteRun(this.deps.runs, command));
       case "thread.create":
-        return this.createThread(command);
+        return this.admission.run(command.thread_id, () => createThread(this.deps, command));
       case "thread.update":
-        return this.updateThread(command);
+        return updateThread(this.deps, command);
       case "thread.delete":
-        return this.deleteThread(command);
+        return this.admission.run(command.thread_id, () => deleteThread(this.threadCommandDeps(), command));
       case "thread.update_state":
         return this.admission.run(command.thread_id, () => updateThreadState(this.threadStateDeps(), command));
       case "thread.copy":
@@ -374,60 +373,6 @@ export class Supervisor {
     if (run.isPending) await this.admission.run(run.threadId, async () => run.cancel(action));
     else run.cancel(action);
     return true;
-  }
-
-  private async createThread(command: ThreadCreateCommand): Promise<Reply> {
-    // Within admission, as runs and deletes of the thread are.
-    const { created } = await this.admission.run(command.thread_id, () => this.deps.threads.ensure(command.thread_id, command.metadata ?? {}));
-    if (!created && command.if_exists !== "do_nothing") {
-      throw new RunbusError("thread_exists", `Thread ${command.thread_id} already exists.`);
-    }
-    return { command_id: command.command_id ?? null, thread_id: command.thread_id, accepted: true };
-  }
-
-  private async updateThread(command: ThreadUpdateCommand): Promise<Reply> {
-    await this.deps.threads.updateMetadata(command.thread_id, command.metadata);
-    return { command_id: command.command_id ?? null, thread_id: command.thread_id, accepted: true };
-  }
-
-  /**
-   * Deletes a thread, its runs and its checkpoints. Its live runs — on any worker — are cancelled
-   * through the durable path first, and the delete waits (bounded) until every one has ended in
-   * its record and the slot is free: checkpoints removed while a graph still writes would come back.
-   */
-  private async deleteThread(command: ThreadDeleteCommand): Promise<Reply> {
-    const threadId = command.thread_id;
-    await this.admission.run(threadId, async () => {
-      const thread = await this.deps.threads.get(threadId);
-      if (!thread) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
-      if (thread.active_run_id !== null && !command.force) {
-        throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id}; delete it with force to override.`);
-      }
-      await this.cancelThreadRuns(threadId, "interrupt", null);
-      await this.settled(threadId);
-      // Left first: once the thread is gone, a create of the same id must find it.
-      await this.deps.threads.leaveTombstone(threadId);
-      await this.deps.threads.delete(threadId, { force: true });
-      await this.deps.runs.deleteByThread(threadId);
-      await this.deps.checkpointer?.deleteThread(threadId);
-      this.deps.guard?.forget(threadId);
-    });
-    return { command_id: command.command_id ?? null, thread_id: threadId, accepted: true };
-  }
-
-  /** Waits until the thread's slot is free and none of its runs is live or still finishing. */
-  private async settled(threadId: string): Promise<void> {
-    const deadline = this.deps.clock.now().getTime() + (this.deps.threadDeleteWaitMs ?? DEFAULT_THREAD_DELETE_WAIT_MS);
-    for (;;) {
-      const thread = await this.deps.threads.get(threadId);
-      const unsettled = (await this.deps.runs.listByThread(threadId)).filter((run) => !isTerminalRunStatus(run.status) || isHeldRun(run));
-      if ((thread?.active_run_id ?? null) === null && unsettled.length === 0) return;
-      if (this.deps.clock.now().getTime() >= deadline) {
-        const waiting = unsettled.map((run) => `${run.run_id} (${run.status})`).join(", ") || `the slot held by ${thread?.active_run_id}`;
-        throw new RunbusError("thread_busy", `Thread ${threadId} was not deleted: ${waiting} did not stop in time; try again.`, { retryable: true });
-      }
-      await delay(SETTLE_POLL_MS);
-    }
   }
 
   /**
