@@ -1,13 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from "kafkajs";
 import type { RunbusConfig } from "../../config.js";
 import type { Logger } from "../../logger.js";
-
-const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
-  [logLevel.ERROR]: "error",
-  [logLevel.WARN]: "warn",
-  [logLevel.INFO]: "info",
-  [logLevel.DEBUG]: "debug",
-};
+import { kafkaLogLevel } from "./log-levels.js";
 
 /** A kafkajs client for the configured brokers whose logs go through pino (no credentials logged). */
 export function createKafka(kafka: NonNullable<RunbusConfig["kafka"]>, logger: Logger, clientId?: string): Kafka {
@@ -24,7 +18,7 @@ export function createKafka(kafka: NonNullable<RunbusConfig["kafka"]>, logger: L
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        log[levels[level] ?? "info"]({ kafka: rest }, message);
+        log[kafkaLogLevel(level, entry)]({ kafka: rest }, message);
       },
     ...(kafka.sasl ? { sasl: kafka.sasl as KafkaConfig["sasl"] } : {}),
   };

@@ -66,3 +66,25 @@ describe("a worker started while its broker is down", () => {
     expect(result.status).toBe("success");
   });
 });
+
+describe("a worker started against a healthy broker", () => {
+  it("logs no line at error level or above while it starts, serves a run and stops", async () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    // A prefix of its own: new topics and groups, as on a fresh deployment.
+    const prefix = uniquePrefix();
+    const config = loadConfig({}, { kafka: { brokers: inject("kafkaBrokers") }, topicPrefix: prefix, commandPartitions: 2 });
+    const worker = await Worker.create(config, { graphs: testGraphs, logger, stores: memoryStores() });
+    await worker.start();
+    const client = createClient({ brokers: inject("kafkaBrokers"), topicPrefix: prefix, replyTimeoutMs: 20_000 });
+    try {
+      const result = await client.runs.wait({ thread_id: "quiet-start", graph_id: "echo", input: { messages: [{ role: "user", content: "hi" }] } });
+      expect(result.status).toBe("success");
+    } finally {
+      await client.close();
+      await worker.stop(1000);
+    }
+    expect(lines.some((l) => l.msg === "worker running" || l.level === 30)).toBe(true);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+});
