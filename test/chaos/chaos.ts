@@ -40,6 +40,9 @@ import { startKiller, type Killer } from "./killer.js";
 import { readTopics } from "./read-topics.js";
 import { analyseTakeovers, type TakeoverFigures } from "./takeovers.js";
 import { TOOL_EXECUTIONS_COLLECTION, type ToolExecution } from "./tool-executions.js";
+
+/** Sends of one command that did not reach the broker (a restart takes up to ~7 s here), a second apart. */
+const SEND_ATTEMPTS = 6;
 import { WorkerFleet, sleep, withTimeout } from "./worker-fleet.js";
 
 const execFileAsync = promisify(execFile);
@@ -319,7 +322,7 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
             // The command never reached the broker: send it again (the run id makes it idempotent).
             // No reply in time is not retried: it is what this scenario looks for.
             const noReply = isRunbusError(error) && error.code === "kafka_unreachable";
-            if (noReply || attempt >= 3) {
+            if (noReply || attempt >= SEND_ATTEMPTS) {
               outcome.error = messageOf(error);
               break;
             }
@@ -334,10 +337,21 @@ export async function runChaos(config: ChaosConfig, servers: ChaosServers, optio
               await sleep(afterMs);
               const cancel: CancelOutcome = { runId: run.runId, action, reply: null, error: null };
               cancels.push(cancel);
-              try {
-                cancel.reply = await client!.runs.cancel(run.threadId, run.runId, action);
-              } catch (error) {
-                cancel.error = messageOf(error);
+              // As for creates: a cancel sent while the broker restarts may not reach it; a cancel is
+              // idempotent, so it is sent again. No reply in time is not retried.
+              for (let attempt = 1; ; attempt++) {
+                try {
+                  cancel.reply = await client!.runs.cancel(run.threadId, run.runId, action);
+                  break;
+                } catch (error) {
+                  const noReply = isRunbusError(error) && error.code === "kafka_unreachable";
+                  if (noReply || attempt >= SEND_ATTEMPTS) {
+                    cancel.error = messageOf(error);
+                    break;
+                  }
+                  sendRetries++;
+                  await sleep(1000);
+                }
               }
             })(),
           );
