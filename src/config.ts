@@ -35,6 +35,10 @@ const configSchema = z.object({
   shutdownGraceMs: z.number().int().nonnegative().default(30_000),
   streamGapTimeoutMs: z.number().int().positive().default(DEFAULT_STREAM_GAP_TIMEOUT_MS),
   graphsModule: z.string().optional(),
+  /** The operations listener (/healthz, /readyz, /metrics) of `runbus worker` and `runbus gateway`; port null: off. */
+  metrics: z
+    .object({ port: z.number().int().min(0).max(65535).nullable().default(9464), host: z.string().min(1).default("127.0.0.1") })
+    .default({ port: 9464, host: "127.0.0.1" }),
   gateway: z
     .object({
       port: z.number().int().min(0).max(65535).default(2024),
@@ -89,6 +93,13 @@ function fromEnv(env: Env): RunbusConfigInput {
     shutdownGraceMs: num(env.RUNBUS_SHUTDOWN_GRACE_MS),
     streamGapTimeoutMs: num(env.RUNBUS_STREAM_GAP_TIMEOUT_MS),
     graphsModule: env.RUNBUS_GRAPHS,
+    metrics:
+      env.RUNBUS_METRICS_PORT || env.RUNBUS_METRICS_HOST
+        ? withoutUndefined({
+            port: env.RUNBUS_METRICS_PORT === "off" ? null : num(env.RUNBUS_METRICS_PORT),
+            host: env.RUNBUS_METRICS_HOST || undefined,
+          })
+        : undefined,
     gateway:
       env.RUNBUS_GATEWAY_PORT || env.RUNBUS_GATEWAY_HOST || env.RUNBUS_GATEWAY_CORS_ORIGINS
         ? withoutUndefined({

@@ -34,6 +34,8 @@ export interface RuntimeOptions {
   /** Lease runs for this long so other workers can take them over (DESIGN §7). */
   leaseMs?: number;
   onWorkerLoss?: "resume" | "fail";
+  /** Told of each run this worker takes over (metrics). */
+  onTakeover?: (resumed: boolean) => void;
   workerId?: string;
   clock?: Clock;
   logger?: Logger;
@@ -69,6 +71,7 @@ export class Runtime {
       ...(options.control ? { control: options.control } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.onWorkerLoss ? { onWorkerLoss: options.onWorkerLoss } : {}),
+      ...(options.onTakeover ? { onTakeover: options.onTakeover } : {}),
       clock,
       logger,
       workerId: this.workerId,

@@ -24,6 +24,10 @@ import type { GraphEntry } from "./graph/registry.js";
 import { createLogger, redactUri, type Logger } from "./logger.js";
 import { waitUntilReady } from "./wait-until-ready.js";
 import { systemClock, type Journal, type RunStore, type ThreadStore } from "./ports.js";
+import { meteredAudit, meteredJournal } from "./ops/instruments.js";
+import { answers, condition, eventLoopLag, recentEnough, type Check } from "./ops/health.js";
+import type { RunbusMetrics } from "./ops/metrics.js";
+import type { RunEvent } from "./protocol/events.js";
 import { Runtime } from "./runtime.js";
 
 export type WorkerState = "created" | "starting" | "running" | "draining" | "stopped";
@@ -33,6 +37,8 @@ export interface WorkerStores {
   runs: RunStore;
   journal: Journal;
   checkpointer: BaseCheckpointSaver;
+  /** Answers when the database does (readiness); absent for in-process stores. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +62,15 @@ export interface WorkerOptions {
   stores?: WorkerStores;
   /** Stops waiting for a database that is down. */
   signal?: AbortSignal;
+  /** Report runs, commands, events, leases and tokens to these metrics (`runbus worker` serves them). */
+  metrics?: RunbusMetrics;
+}
+
+/** What `/healthz` and `/readyz` check on a worker. */
+export interface WorkerChecks {
+  liveness: Check[];
+  readiness: Check[];
+  stop(): void;
 }
 
 /**
@@ -75,6 +90,8 @@ export class Worker {
     private readonly parts: WorkerParts,
     runtime: Runtime,
     id: string,
+    /** What `/healthz` and `/readyz` check; absent for a worker built from parts. */
+    readonly checks?: WorkerChecks,
   ) {
     this.runtime = runtime;
     this.id = id;
@@ -94,15 +111,23 @@ export class Worker {
     // Before a topic it wrote to can be deleted (see BatchingProducer): half the retention, at most 10 minutes.
     const rotateAfterMs = Math.min(10 * 60_000, Math.max(1, Math.floor(config.runTopicRetentionMs / 2)));
     const producer = new BatchingProducer(kafka, { rotateAfterMs });
-    const stores = options.stores ?? (await openStores(config, logger, options.signal));
+    const { metrics } = options;
+    const opened = options.stores ?? (await openStores(config, logger, options.signal));
+    const stores = metrics ? { ...opened, journal: meteredJournal(opened.journal, metrics), close: () => opened.close() } : opened;
     const replies = new KafkaReplySink(producer, topics, source);
     const control = new KafkaControlChannel(kafka, producer, topics, { workerId: id, source, groupPrefix: config.topicPrefix, logger });
     const runtime = new Runtime({
       graphs: options.graphs,
       checkpointer: stores.checkpointer,
       adapters: {
-        events: new KafkaEventSink(producer, topicAdmin, topics, { mode: config.eventTopicMode, source, kafka, admin }),
-        audit: new KafkaAuditSink(producer, topics, source),
+        events: new KafkaEventSink(producer, topicAdmin, topics, {
+          mode: config.eventTopicMode,
+          source,
+          kafka,
+          admin,
+          ...(metrics ? { onSend: (event: RunEvent, bytes: number) => metrics.event(event.run_id, event.name, event.seq, event.at, bytes) } : {}),
+        }),
+        audit: metrics ? meteredAudit(new KafkaAuditSink(producer, topics, source), metrics) : new KafkaAuditSink(producer, topics, source),
         replies,
         threads: stores.threads,
         runs: stores.runs,
@@ -111,13 +136,20 @@ export class Worker {
       control,
       leaseMs: config.leaseMs,
       onWorkerLoss: config.onWorkerLoss,
+      ...(metrics ? { onTakeover: (resumed: boolean) => metrics.takenOver(resumed) } : {}),
       workerId: id,
       logger,
     });
     const commands = new KafkaCommandConsumer(
       kafka,
       topics,
-      { target: runtime.supervisor, replies, deadLetters: new DeadLetterWriter(producer, topics, config.maxCommandBytes), logger },
+      {
+        target: runtime.supervisor,
+        replies,
+        deadLetters: new DeadLetterWriter(producer, topics, config.maxCommandBytes),
+        logger,
+        ...(metrics ? { observe: { handled: (c: string, o: string, s: number) => metrics.commandHandled(c, o, s), deadLettered: (code: string) => metrics.deadLettered(code) } } : {}),
+      },
       { groupId: `${config.topicPrefix}runbus-workers`, maxBytes: config.maxCommandBytes, concurrency: config.commandPartitions },
     );
     const janitor = new RunTopicJanitor(
@@ -125,10 +157,39 @@ export class Worker {
       { retentionMs: config.runTopicRetentionMs, orphanGraceMs: 2 * rotateAfterMs },
     );
     const leases = new LeaseKeeper(
-      { runs: stores.runs, clock: systemClock, logger, workerId: id, hosted: () => runtime.supervisor.activeRuns.values() },
+      {
+        runs: stores.runs,
+        clock: systemClock,
+        logger,
+        workerId: id,
+        hosted: () => runtime.supervisor.activeRuns.values(),
+        ...(metrics ? { onRenewals: (renewed: number, lost: number) => metrics.leases(renewed, lost) } : {}),
+      },
       config.leaseMs,
     );
-    return new Worker(config, { admin, topicAdmin, producer, commands, control, janitor, leases, stores, logger }, runtime, id);
+    if (metrics) {
+      metrics.hostedBy({
+        active: () => runtime.supervisor.hostedCounts().active,
+        queued: () => runtime.supervisor.hostedCounts().queued,
+        delayed: () => runtime.supervisor.hostedCounts().delayed,
+      });
+    }
+    const lag = eventLoopLag(EVENT_LOOP_LAG_LIMIT_MS);
+    const checks: WorkerChecks = {
+      liveness: [
+        lag,
+        // Only while it hosts runs: an idle worker renews nothing.
+        recentEnough("lease_renewals", "the leases were last renewed", () => (runtime.supervisor.activeRuns.size > 0 ? leases.lastSweepOkAt : null), config.leaseMs),
+        recentEnough("command_consumer_heartbeat", "the command consumer last heartbeat", () => commands.lastHeartbeatAt, CONSUMER_HEARTBEAT_LIMIT_MS),
+      ],
+      readiness: [
+        answers("kafka", () => admin.describeCluster()),
+        condition("command_consumer", () => commands.joined, "the command consumer is not in its group"),
+        ...(stores.ping ? [answers("mongodb", () => stores.ping!())] : []),
+      ],
+      stop: () => lag.stop(),
+    };
+    return new Worker(config, { admin, topicAdmin, producer, commands, control, janitor, leases, stores, logger }, runtime, id, checks);
   }
 
   get state(): WorkerState {
@@ -181,6 +242,7 @@ export class Worker {
       bounded(admin.disconnect(), "close the admin client", logger),
       bounded(stores.close(), "close the stores", logger),
     ]);
+    this.checks?.stop();
     this.lifecycle = "stopped";
     logger.info("worker stopped");
   }
@@ -211,6 +273,11 @@ export class Worker {
     if (this.lifecycle !== state) throw new RunbusError("invalid_state", `Cannot ${action} a worker that is ${this.lifecycle}.`);
   }
 }
+
+/** A loop blocked this long is a stuck worker (liveness). */
+const EVENT_LOOP_LAG_LIMIT_MS = 5000;
+/** The command consumer heartbeats every second; this long without one is a stuck consumer. */
+const CONSUMER_HEARTBEAT_LIMIT_MS = 30_000;
 
 /** How long each step of closing may take before the worker moves on without it. */
 const CLOSE_BOUND_MS = 700;

@@ -12,9 +12,19 @@ import type { RunActor } from "./run-actor.js";
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private renewing = false;
+  /** When a sweep last found every lease it needed renewed (or none needed): liveness reads it. */
+  lastSweepOkAt: number = Date.now();
 
   constructor(
-    private readonly deps: { runs: RunStore; clock: Clock; logger: Logger; workerId: string; hosted: () => Iterable<RunActor> },
+    private readonly deps: {
+      runs: RunStore;
+      clock: Clock;
+      logger: Logger;
+      workerId: string;
+      hosted: () => Iterable<RunActor>;
+      /** After each renewal: how many leases it extended and how many it found lost. */
+      onRenewals?: (renewed: number, lost: number) => void;
+    },
     private readonly leaseMs: number,
   ) {}
 
@@ -45,7 +55,10 @@ export class LeaseKeeper {
       }
       runs.push(run);
     }
-    if (runs.length === 0) return;
+    if (runs.length === 0) {
+      this.lastSweepOkAt = this.deps.clock.now().getTime();
+      return;
+    }
     if (this.renewing) {
       // One renewal at a time: on a slow database, renewals would otherwise pile up behind it.
       // The one under way has not answered yet: stop what cannot wait for another try.
@@ -69,6 +82,8 @@ export class LeaseKeeper {
           run.fence();
         }
       }
+      this.deps.onRenewals?.(renewed.size, runs.length - renewed.size);
+      this.lastSweepOkAt = this.deps.clock.now().getTime();
       await this.storeUsage(runs.filter((run) => renewed.has(run.runId)));
     } catch (error) {
       this.deps.logger.warn({ runs: runs.length, err: messageOf(error) }, "could not renew the runs' leases; retrying");

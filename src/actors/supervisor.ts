@@ -41,6 +41,8 @@ export interface SupervisorDeps extends RunActorDeps {
   checkpointer?: BaseCheckpointSaver;
   /** How long a thread delete waits for the thread's runs to stop before it gives up. */
   threadDeleteWaitMs?: number;
+  /** Told of each run this worker takes over, and whether it resumes the run's graph. */
+  onTakeover?: (resumed: boolean) => void;
 }
 
 export type SupervisorState = "running" | "draining" | "stopped";
@@ -64,6 +66,17 @@ export class Supervisor {
   }
 
   /** Run actors this worker hosts (pending or running). */
+  /** Hosted runs by kind: executing, queued for their thread, and waiting for their after_seconds. */
+  hostedCounts(): { active: number; queued: number; delayed: number } {
+    let active = 0;
+    let queued = 0;
+    for (const run of this.hosted.values()) {
+      if (!run.isPending) active++;
+      else if (!this.timers.has(run.runId)) queued++;
+    }
+    return { active, queued, delayed: this.timers.size };
+  }
+
   get activeRuns(): ReadonlyMap<string, RunActor> {
     return this.hosted;
   }
@@ -297,7 +310,10 @@ export class Supervisor {
     try {
       // The thread slot the run holds moves to this worker, so its stale owner's release matches nothing.
       await this.deps.threads.transferClaim(record.thread_id, record.run_id, { worker_id: record.worker_id, attempt: record.attempt });
-      if (finishing) await this.finishTakenOver(record, leaseMs);
+      if (finishing) {
+        this.deps.onTakeover?.(false);
+        await this.finishTakenOver(record, leaseMs);
+      }
       else await this.adopt(record, executing);
     } catch (error) {
       this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
@@ -324,6 +340,7 @@ export class Supervisor {
     const machine = record.machine ?? fallbackMachineSnapshot(record);
     const mode = !record.machine && executing ? "fail" : executing ? (this.deps.onWorkerLoss ?? "resume") : "resume";
     this.deps.logger.warn({ runId: record.run_id, status: record.status, attempt: record.attempt, mode }, "taking over a run whose worker stopped");
+    this.deps.onTakeover?.(executing && mode === "resume");
     const graph = await this.deps.graphs.resolve(record.graph_id);
     // Its worker may have died before it created the run's topic.
     await this.deps.events.open(record.run_id);

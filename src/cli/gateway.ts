@@ -1,6 +1,9 @@
 import { loadConfig } from "../config.js";
 import { Gateway } from "../gateway/gateway.js";
+import { eventLoopLag } from "../ops/health.js";
+import { RunbusMetrics } from "../ops/metrics.js";
 import { waitUntilReady } from "../wait-until-ready.js";
+import { startOps } from "./ops.js";
 import { cliLogger, EXIT_OK } from "./context.js";
 import { resolveGraphs } from "./worker.js";
 
@@ -23,6 +26,8 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
   process.once("SIGINT", onSignal);
   const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
   const gateway = await waitUntilReady("the gateway's Kafka and MongoDB", () => Gateway.create(config, { graphs, logger }), { logger, signal: stop.signal });
+  const lag = eventLoopLag(5000);
+  const ops = await startOps(config, { metrics: new RunbusMetrics(), liveness: [lag], readiness: gateway.readiness(), logger });
   try {
     const { url, host } = await gateway.listen({
       ...(options.port !== undefined ? { port: options.port } : {}),
@@ -35,6 +40,8 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
     logger.info("gateway stopping");
   } finally {
     await gateway.close();
+    await ops?.close();
+    lag.stop();
   }
   return EXIT_OK;
 }

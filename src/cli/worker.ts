@@ -4,7 +4,9 @@ import { exampleGraph } from "../graph/example-graph.js";
 import { loadGraphs } from "../graph/load-graphs.js";
 import type { GraphEntry } from "../graph/registry.js";
 import type { Logger } from "../logger.js";
+import { RunbusMetrics } from "../ops/metrics.js";
 import { Worker } from "../worker.js";
+import { startOps } from "./ops.js";
 import { cliLogger, EXIT_OK, kafkaConfig } from "./context.js";
 
 export interface WorkerCommandOptions {
@@ -41,7 +43,10 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   const starting = new AbortController();
   void stopSignal.then(() => starting.abort());
   const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
-  const worker = await Worker.create(config, { graphs, logger, signal: starting.signal });
+  const metrics = new RunbusMetrics();
+  const worker = await Worker.create(config, { graphs, logger, signal: starting.signal, metrics });
+  // Before the worker starts: a port in use is a setting to fix, not a reason to half-start.
+  const ops = worker.checks ? await startOps(config, { metrics, liveness: worker.checks.liveness, readiness: worker.checks.readiness, logger }) : null;
   await worker.start({ signal: starting.signal });
   logger.info({ workerId: worker.id, graphs: Object.keys(graphs), source, prefix: config.topicPrefix }, "worker started");
 
@@ -51,6 +56,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     "worker stopping: no new commands; runs get the grace period, then are interrupted",
   );
   await worker.stop(config.shutdownGraceMs);
+  await ops?.close();
   return EXIT_OK;
 }
 

@@ -183,6 +183,12 @@ export class RunbusClient {
     return this.ready();
   }
 
+  /** Resolves when the brokers answer (readiness). */
+  async ping(): Promise<void> {
+    await this.ready();
+    await this.admin.describeCluster();
+  }
+
   /** Sends any command and resolves with its reply. */
   async send(command: CommandInput): Promise<Reply> {
     await this.ready();

@@ -10,6 +10,7 @@ import { createGatewayApp } from "./app.js";
 import { Assistants } from "./assistants.js";
 import type { GatewayBackend } from "./backend.js";
 import { GraphState } from "./graph-state.js";
+import { answers, type Check } from "../ops/health.js";
 
 export interface GatewayOptions {
   graphs: Record<string, GraphEntry>;
@@ -77,6 +78,11 @@ export class Gateway {
       heartbeatMs: options.heartbeatMs ?? 5000,
     };
     return new Gateway(config, client, readers, backend);
+  }
+
+  /** What `/readyz` checks on a gateway: the brokers and the database answer. */
+  readiness(): Check[] {
+    return [answers("kafka", () => this.client.ping()), answers("mongodb", () => this.readers.ping())];
   }
 
   /** Starts serving; resolves with the address once the socket listens. */

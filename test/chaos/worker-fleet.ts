@@ -55,7 +55,8 @@ export class WorkerFleet {
     const id = `${idPrefix}w${++this.generation}`;
     const env: NodeJS.ProcessEnv = { NO_COLOR: "1" };
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("RUNBUS_")) env[key] = value;
-    Object.assign(env, settings, { RUNBUS_WORKER_ID: id });
+    // Several workers on one machine: each takes any free port for its operations listener.
+    Object.assign(env, settings, { RUNBUS_WORKER_ID: id, RUNBUS_METRICS_PORT: "0" });
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--graphs", graphsModule], {
       cwd: root,
       env,

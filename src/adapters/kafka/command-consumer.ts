@@ -29,9 +29,21 @@ export class KafkaCommandConsumer {
   constructor(
     private readonly kafka: Kafka,
     private readonly topics: Topics,
-    private readonly deps: { target: CommandTarget; replies: ReplySink; deadLetters: DeadLetterWriter; logger: Logger },
+    private readonly deps: {
+      target: CommandTarget;
+      replies: ReplySink;
+      deadLetters: DeadLetterWriter;
+      logger: Logger;
+      /** Told of each command answered (its type, `accepted` or the error code, seconds since its record's timestamp) and each dead letter (metrics). */
+      observe?: { handled(command: string, outcome: string, seconds: number): void; deadLettered(code: string): void };
+    },
     private readonly options: { groupId: string; maxBytes: number; concurrency: number },
   ) {}
+
+  /** Whether the consumer is in its group now (readiness). */
+  joined = false;
+  /** When the consumer last heartbeat to its group (liveness), or joined. */
+  lastHeartbeatAt: number | null = null;
 
   async start(): Promise<void> {
     const consumer = new ResilientConsumer({
@@ -40,6 +52,13 @@ export class KafkaCommandConsumer {
       // A short fetch wait keeps stop() prompt: disconnect waits for the fetch under way.
       create: () => this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 }),
       setup: async (kafkaConsumer) => {
+        const { events } = kafkaConsumer;
+        kafkaConsumer.on(events.GROUP_JOIN, () => {
+          this.joined = true;
+          this.lastHeartbeatAt = Date.now();
+        });
+        kafkaConsumer.on(events.HEARTBEAT, () => (this.lastHeartbeatAt = Date.now()));
+        for (const left of [events.CRASH, events.STOP, events.DISCONNECT]) kafkaConsumer.on(left, () => (this.joined = false));
         await kafkaConsumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
         await kafkaConsumer.run({
           autoCommit: false,
@@ -67,6 +86,7 @@ export class KafkaCommandConsumer {
       const code: ErrorCode = isRunbusError(error) ? error.code : "invalid_command";
       const reason = messageOf(error);
       await this.deps.deadLetters.write({ topic, partition, message }, code, reason);
+      this.deps.observe?.deadLettered(code);
       const ids = raw.length <= this.options.maxBytes ? salvageIds(raw) : {};
       await this.deps.replies.reply({ command_id: ids.commandId ?? null, thread_id: ids.threadId ?? null, accepted: false, code, reason });
       this.deps.logger.warn({ partition, offset: message.offset, code }, "dead-lettered an invalid command");
@@ -74,8 +94,10 @@ export class KafkaCommandConsumer {
     }
 
     const reply = await this.deps.target.handle(command);
+    this.deps.observe?.handled(command.type, reply.accepted ? "accepted" : (reply.code ?? "rejected"), (Date.now() - Number(message.timestamp)) / 1000);
     if (!reply.accepted && reply.code && DEAD_LETTER_CODES.has(reply.code)) {
       await this.deps.deadLetters.write({ topic, partition, message }, reply.code as ErrorCode, reply.reason ?? reply.code);
+      this.deps.observe?.deadLettered(reply.code);
     }
     await this.commit(consumer, topic, partition, message.offset);
   }

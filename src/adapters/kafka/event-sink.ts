@@ -18,7 +18,14 @@ export class KafkaEventSink implements RunEventSink {
     private readonly producer: BatchingProducer,
     private readonly admin: KafkaTopicAdmin,
     private readonly topics: Topics,
-    private readonly options: { mode: "per-run" | "shared"; source: string; kafka: Kafka; admin: Admin },
+    private readonly options: {
+      mode: "per-run" | "shared";
+      source: string;
+      kafka: Kafka;
+      admin: Admin;
+      /** Told of each event sent, with its value's size (metrics). */
+      onSend?: (event: RunEvent, bytes: number) => void;
+    },
   ) {}
 
   async nextSeq(runId: string): Promise<number> {
@@ -48,6 +55,7 @@ export class KafkaEventSink implements RunEventSink {
         extra: { runbus_event: event.name, runbus_seq: String(event.seq), runbus_run_id: event.run_id },
       }),
     };
+    this.options.onSend?.(event, Buffer.byteLength(message.value));
     return this.producer.send(topic, message, { chain: chainOf(event.run_id) });
   }
 }

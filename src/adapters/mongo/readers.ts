@@ -12,6 +12,8 @@ export interface MongoReaders {
   runs: MongoRunStore;
   /** The workers' checkpointer, for reading state through the graphs. */
   checkpointer: BaseCheckpointSaver;
+  /** Resolves when the server answers a ping (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,9 @@ export async function openMongoReaders(options: { uri: string; dbName: string; c
       threads: new MongoThreadStore(threadsCollection(db)),
       runs: new MongoRunStore(runsCollection(db)),
       checkpointer: await createMongoSaver(client, { dbName: options.dbName }),
+      ping: async () => {
+        await db.command({ ping: 1 });
+      },
       close: () => client.close(),
     };
   } catch (error) {

@@ -36,6 +36,8 @@ export interface MongoStores {
   runs: MongoRunStore;
   journal: MongoJournal;
   checkpointer: MongoDBSaver;
+  /** Resolves when the server answers a ping (readiness). */
+  ping(): Promise<void>;
   /** Writes the journal's buffered entries, then closes the client. */
   close(): Promise<void>;
 }
@@ -81,6 +83,9 @@ export async function openMongoStores(options: OpenMongoStoresOptions): Promise<
       runs: new MongoRunStore(runsCollection(db), undefined, runsCollection(leaseClient.db(options.dbName))),
       journal,
       checkpointer,
+      ping: async () => {
+        await db.command({ ping: 1 });
+      },
       close: () =>
         (closing ??= (async () => {
           try {

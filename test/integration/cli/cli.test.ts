@@ -19,7 +19,8 @@ interface CliResult {
 function cliEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { NO_COLOR: "1" };
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("RUNBUS_")) env[key] = value;
-  return { ...env, ...settings };
+  // Test files run side by side: a listener of their own on any free port.
+  return { ...env, RUNBUS_METRICS_PORT: "0", ...settings };
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { result: Promise<CliResult>; output: { stdout: string; stderr: string } } {

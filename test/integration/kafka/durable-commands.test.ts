@@ -54,6 +54,7 @@ async function spawnWorker(): Promise<ChildProcess> {
     RUNBUS_COMMAND_PARTITIONS: "3",
     RUNBUS_LEASE_MS: String(LEASE_MS),
     RUNBUS_WORKER_ID: `killed-${randomUUID().slice(0, 6)}`,
+    RUNBUS_METRICS_PORT: "0",
   });
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--graphs", "test/fixtures/durable-graphs.ts"], {
     cwd: ROOT,
