@@ -102,7 +102,7 @@ export class Worker {
       throw new RunbusError("config_invalid", "A worker needs Kafka: set RUNBUS_KAFKA_BROKERS (or use `runbus dev` for the embedded runtime).");
     }
     const id = config.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
-    const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ workerId: id });
+    const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ worker_id: id });
     const kafka = createKafka(config.kafka, logger, `runbus-${id}`);
     const topics = new Topics(config.topicPrefix);
     const source = `runbus/worker/${id}`;

@@ -64,5 +64,5 @@ export async function finishTakenOverRun(deps: RunActorDeps, record: RunRecord, 
   }
   await keepLease();
   if (!(await deps.runs.update(runId, owner, { lease_until: null }))) throw lapsed();
-  deps.logger.info({ runId, threadId, status, endWritten: endSeq !== null && next <= endSeq }, "finished a run whose worker stopped while finishing it");
+  deps.logger.info({ run_id: runId, thread_id: threadId, status, endWritten: endSeq !== null && next <= endSeq }, "finished a run whose worker stopped while finishing it");
 }

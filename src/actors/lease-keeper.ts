@@ -49,7 +49,7 @@ export class LeaseKeeper {
       if (!run.mayStartWrite) {
         // (Nearly) lapsed: another worker may take the run over before a renewal lands, while this
         // worker's Kafka records and checkpoint writes are fenced by time alone. Let the run go.
-        this.deps.logger.warn({ runId: run.runId }, "the run's lease lapsed before it was renewed; fencing it");
+        this.deps.logger.warn({ run_id: run.runId, thread_id: run.threadId }, "the run's lease lapsed before it was renewed; fencing it");
         run.fence();
         continue;
       }
@@ -78,7 +78,7 @@ export class LeaseKeeper {
         else if (run.needsLease) {
           // Another worker took the run over. (A run that finished meanwhile, its lease cleared,
           // is not renewable either, but needs no lease any more.)
-          this.deps.logger.warn({ runId: run.runId }, "lost the run's lease to another worker; fencing it");
+          this.deps.logger.warn({ run_id: run.runId, thread_id: run.threadId }, "lost the run's lease to another worker; fencing it");
           run.fence();
         }
       }
@@ -118,7 +118,7 @@ export class LeaseKeeper {
       const deadline = run.leaseDeadline?.getTime();
       if (deadline === undefined || !run.needsLease) continue;
       if (deadline - now < this.leaseMs / 4 + this.intervalMs) {
-        this.deps.logger.warn({ runId: run.runId, why }, "the run's lease cannot be renewed before it runs out; stopping the run");
+        this.deps.logger.warn({ run_id: run.runId, thread_id: run.threadId, why }, "the run's lease cannot be renewed before it runs out; stopping the run");
         run.fence();
       }
     }

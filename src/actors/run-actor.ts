@@ -113,7 +113,8 @@ export class RunActor {
     this.runId = options.record.run_id;
     this.threadId = options.record.thread_id;
     this.seq = options.firstSeq ?? 0;
-    this.log = deps.logger.child({ runId: this.runId, threadId: this.threadId });
+    // Every line of a run says which run, thread and attempt, as the wire protocol names them.
+    this.log = deps.logger.child({ run_id: this.runId, thread_id: this.threadId, attempt: options.attempt ?? 1 });
     this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now(),
       // A takeover's attempt continues the run: its human message is journaled already.
       (options.attempt ?? 1) > 1 ? null : humanMessageOf(options.record.request));

@@ -316,7 +316,7 @@ export class Supervisor {
       }
       else await this.adopt(record, executing);
     } catch (error) {
-      this.deps.logger.error({ runId: record.run_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
+      this.deps.logger.error({ run_id: record.run_id, thread_id: record.thread_id, err: messageOf(error) }, "could not take the run over; it will be retried when this lease expires");
     }
     return true;
   }
@@ -339,7 +339,7 @@ export class Supervisor {
     // Without a stored snapshot there is nothing to resume from: the run ends error.
     const machine = record.machine ?? fallbackMachineSnapshot(record);
     const mode = !record.machine && executing ? "fail" : executing ? (this.deps.onWorkerLoss ?? "resume") : "resume";
-    this.deps.logger.warn({ runId: record.run_id, status: record.status, attempt: record.attempt, mode }, "taking over a run whose worker stopped");
+    this.deps.logger.warn({ run_id: record.run_id, thread_id: record.thread_id, status: record.status, attempt: record.attempt, mode }, "taking over a run whose worker stopped");
     this.deps.onTakeover?.(executing && mode === "resume");
     const graph = await this.deps.graphs.resolve(record.graph_id);
     // Its worker may have died before it created the run's topic.
@@ -377,7 +377,7 @@ export class Supervisor {
   }
 
   private async finishTakenOver(record: RunRecord, leaseMs: number): Promise<void> {
-    this.deps.logger.warn({ runId: record.run_id, status: record.status }, "finishing a run whose worker stopped while finishing it");
+    this.deps.logger.warn({ run_id: record.run_id, thread_id: record.thread_id, status: record.status }, "finishing a run whose worker stopped while finishing it");
     await finishTakenOverRun(this.deps, record, await this.deps.graphs.resolve(record.graph_id), leaseMs);
     await this.pump(record.thread_id);
   }
@@ -471,7 +471,7 @@ export class Supervisor {
           return;
         }
       } catch (error) {
-        this.deps.logger.error({ threadId, err: messageOf(error) }, "could not start the next queued run");
+        this.deps.logger.error({ thread_id: threadId, err: messageOf(error) }, "could not start the next queued run");
       }
     });
   }

@@ -140,7 +140,7 @@ export class ThreadStoreActor {
     return this.serial.run(threadId, async () => {
       const read = await this.deps.store.getWithSeq(threadId);
       if (read?.thread.active_run_id !== runId) {
-        this.deps.logger.warn({ threadId, runId, holder: read?.thread.active_run_id ?? null }, "release by a run that does not hold the thread");
+        this.deps.logger.warn({ thread_id: threadId, run_id: runId, holder: read?.thread.active_run_id ?? null }, "release by a run that does not hold the thread");
         return undefined;
       }
       const before = read.thread;
@@ -150,7 +150,7 @@ export class ThreadStoreActor {
       const patch = ending.title === null ? { status } : { status, display_name: ending.title };
       const release = this.transition(threadId, before.status, status, `released:${runId}:${ending.runStatus}`, read.auditSeq);
       if (!(await this.deps.store.release(threadId, runId, holder, patch, read.auditSeq, release))) {
-        this.deps.logger.warn({ threadId, runId, attempt: holder.attempt }, "release by a stale owner of the run: another worker holds the thread for it");
+        this.deps.logger.warn({ thread_id: threadId, run_id: runId, attempt: holder.attempt }, "release by a stale owner of the run: another worker holds the thread for it");
         return undefined;
       }
       await this.record(release);
@@ -192,7 +192,7 @@ export class ThreadStoreActor {
     try {
       await this.deps.audit.record(transition);
     } catch (error) {
-      this.deps.logger.error({ threadId: transition.thread_id, from: transition.from, to: transition.to, err: messageOf(error) }, "could not record a thread transition");
+      this.deps.logger.error({ thread_id: transition.thread_id, from: transition.from, to: transition.to, err: messageOf(error) }, "could not record a thread transition");
     }
   }
 }

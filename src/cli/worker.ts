@@ -48,7 +48,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   // Before the worker starts: a port in use is a setting to fix, not a reason to half-start.
   const ops = worker.checks ? await startOps(config, { metrics, liveness: worker.checks.liveness, readiness: worker.checks.readiness, logger }) : null;
   await worker.start({ signal: starting.signal });
-  logger.info({ workerId: worker.id, graphs: Object.keys(graphs), source, prefix: config.topicPrefix }, "worker started");
+  logger.info({ worker_id: worker.id, graphs: Object.keys(graphs), source, prefix: config.topicPrefix }, "worker started");
 
   const signal = await stopSignal;
   logger.info(

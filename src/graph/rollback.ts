@@ -71,7 +71,7 @@ export async function capturePreRunCheckpoint(
     return { kind: "captured", captured };
   } catch (error) {
     const reason = `Reading the latest checkpoint of thread '${threadId}' failed: ${messageOf(error)}`;
-    logger?.warn({ threadId, err: error }, `${reason} Rollback is disabled for this run.`);
+    logger?.warn({ thread_id: threadId, err: error }, `${reason} Rollback is disabled for this run.`);
     return { kind: "unavailable", reason };
   }
 }
@@ -102,13 +102,13 @@ export async function restorePreRunCheckpoint(
 ): Promise<RestoreOutcome> {
   if (snapshot.kind === "unavailable" || saver === undefined) {
     const reason = snapshot.kind === "unavailable" ? snapshot.reason : "The graph has no checkpointer.";
-    logger?.warn({ threadId, reason }, `Rollback of thread '${threadId}' skipped: ${reason}`);
+    logger?.warn({ thread_id: threadId, reason }, `Rollback of thread '${threadId}' skipped: ${reason}`);
     return { action: "skipped", reason };
   }
 
   if (snapshot.kind === "empty") {
     await saverCall(threadId, "deleting its checkpoints", () => saver.deleteThread(threadId));
-    logger?.info({ threadId }, `Rollback of thread '${threadId}' deleted the checkpoints of the cancelled run.`);
+    logger?.info({ thread_id: threadId }, `Rollback of thread '${threadId}' deleted the checkpoints of the cancelled run.`);
     return { action: "deleted" };
   }
 
@@ -209,7 +209,7 @@ async function rekeyedWrites(
         `a resume naming them will not reach them.`,
     );
   }
-  logger?.debug({ threadId, tasks: Object.fromEntries(rekeyed.tasks) }, `Rollback of thread '${threadId}' moved pending writes to the restored task ids.`);
+  logger?.debug({ thread_id: threadId, tasks: Object.fromEntries(rekeyed.tasks) }, `Rollback of thread '${threadId}' moved pending writes to the restored task ids.`);
   return rekeyed.writes;
 }
 
