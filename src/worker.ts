@@ -110,9 +110,9 @@ export class Worker {
     const topicAdmin = new KafkaTopicAdmin(admin, topics, { partitions: config.commandPartitions, logger });
     // Before a topic it wrote to can be deleted (see BatchingProducer): half the retention, at most 10 minutes.
     const rotateAfterMs = Math.min(10 * 60_000, Math.max(1, Math.floor(config.runTopicRetentionMs / 2)));
-    const producer = new BatchingProducer(kafka, { rotateAfterMs });
     const { metrics } = options;
-    const opened = options.stores ?? (await openStores(config, logger, options.signal));
+    const producer = new BatchingProducer(kafka, { rotateAfterMs, ...(metrics ? { onBatch: (n: number, s: number, ok: boolean) => metrics.producedBatch(n, s, ok) } : {}) });
+    const opened = options.stores ?? (await openStores(config, logger, options.signal, metrics));
     const stores = metrics ? { ...opened, journal: meteredJournal(opened.journal, metrics), close: () => opened.close() } : opened;
     const replies = new KafkaReplySink(producer, topics, source);
     const control = new KafkaControlChannel(kafka, producer, topics, { workerId: id, source, groupPrefix: config.topicPrefix, logger });
@@ -168,6 +168,7 @@ export class Worker {
       config.leaseMs,
     );
     if (metrics) {
+      metrics.commandLagFrom(() => commandLag(admin, topics.commands, `${config.topicPrefix}runbus-workers`));
       metrics.hostedBy({
         active: () => runtime.supervisor.hostedCounts().active,
         queued: () => runtime.supervisor.hostedCounts().queued,
@@ -274,6 +275,18 @@ export class Worker {
   }
 }
 
+/** The workers' group's lag per partition of the command topic: end offset minus committed offset. */
+async function commandLag(admin: Admin, topic: string, groupId: string): Promise<Array<{ partition: number; lag: number }>> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  return ends.map(({ partition, offset, low }) => {
+    const at = done.get(partition) ?? -1;
+    // -1: nothing committed yet; the group starts from the earliest offset.
+    const from = at < 0 ? Number(low) : at;
+    return { partition, lag: Math.max(0, Number(offset) - from) };
+  });
+}
+
 /** A loop blocked this long is a stuck worker (liveness). */
 const EVENT_LOOP_LAG_LIMIT_MS = 5000;
 /** The command consumer heartbeats every second; this long without one is a stuck consumer. */
@@ -303,13 +316,20 @@ export function sweepIntervalMs(leaseMs: number): number {
   return Math.min(1000, Math.max(200, Math.floor(leaseMs / 4)));
 }
 
-async function openStores(config: RunbusConfig, logger: Logger, signal?: AbortSignal): Promise<WorkerStores> {
+async function openStores(config: RunbusConfig, logger: Logger, signal?: AbortSignal, metrics?: RunbusMetrics): Promise<WorkerStores> {
   const mongodb = config.mongodb;
   if (mongodb) {
     const { openMongoStores } = await import("./adapters/mongo/stores.js");
     return waitUntilReady(
       `MongoDB at ${redactUri(mongodb.uri)}`,
-      () => openMongoStores({ uri: mongodb.uri, dbName: mongodb.dbName, logger, clientOptions: { serverSelectionTimeoutMS: 5000 } }),
+      () =>
+        openMongoStores({
+          uri: mongodb.uri,
+          dbName: mongodb.dbName,
+          logger,
+          clientOptions: { serverSelectionTimeoutMS: 5000 },
+          ...(metrics ? { onCommand: (name: string, s: number, ok: boolean) => metrics.mongoCommand(name, s, ok) } : {}),
+        }),
       { logger, ...(signal ? { signal } : {}) },
     );
   }

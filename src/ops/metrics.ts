@@ -31,6 +31,9 @@ export class RunbusMetrics {
   private readonly resumedAttempts: Counter;
   private readonly leaseRenewals: Counter<"outcome">;
   private readonly tokens: Counter<"model" | "kind">;
+  private readonly produceDuration: Histogram<"outcome">;
+  private readonly produceBatch: Histogram;
+  private readonly mongoDuration: Histogram<"command" | "outcome">;
   private readonly startedAt = new Map<string, number>();
   private readonly admittedAt = new Map<string, number>();
 
@@ -65,6 +68,21 @@ export class RunbusMetrics {
     this.resumedAttempts = new Counter({ name: "runbus_resumed_attempts_total", help: "Taken-over runs this process resumed from their last checkpoint.", registers });
     this.leaseRenewals = new Counter({ name: "runbus_lease_renewals_total", help: "Lease renewals of hosted runs, by outcome (renewed, lost).", labelNames: ["outcome"], registers });
     this.tokens = new Counter({ name: "runbus_tokens_total", help: "Model tokens used by runs, by model and kind (input, output).", labelNames: ["model", "kind"], registers });
+    this.produceDuration = new Histogram({
+      name: "runbus_kafka_produce_duration_seconds",
+      help: "Kafka produce requests (one batch of records), by outcome.",
+      labelNames: ["outcome"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.produceBatch = new Histogram({ name: "runbus_kafka_produce_batch_records", help: "Records per Kafka produce request.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers });
+    this.mongoDuration = new Histogram({
+      name: "runbus_mongodb_command_duration_seconds",
+      help: "MongoDB commands, by command name (find, update, insert, …) and outcome.",
+      labelNames: ["command", "outcome"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
   }
 
   /** Gauges of the runs a worker hosts, read at each scrape. */
@@ -127,6 +145,31 @@ export class RunbusMetrics {
     const label = model ?? "unknown";
     this.tokens.inc({ model: label, kind: "input" }, usage.input_tokens);
     this.tokens.inc({ model: label, kind: "output" }, usage.output_tokens);
+  }
+
+  producedBatch(records: number, seconds: number, ok: boolean): void {
+    this.produceBatch.observe(records);
+    if (ok) this.produceDuration.observe({ outcome: "ok" }, seconds);
+    else this.produceDuration.observe({ outcome: "failed" }, seconds);
+  }
+
+  mongoCommand(command: string, seconds: number, ok: boolean): void {
+    this.mongoDuration.observe({ command, outcome: ok ? "ok" : "failed" }, seconds);
+  }
+
+  /** The command consumer group's lag per partition, read from the brokers at each scrape. */
+  commandLagFrom(read: () => Promise<Array<{ partition: number; lag: number }>>): void {
+    new Gauge({
+      name: "runbus_command_consumer_lag",
+      help: "Commands not yet consumed by the workers' group, per partition of the command topic.",
+      labelNames: ["partition"],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        // A broker that does not answer leaves the gauge empty rather than failing the scrape.
+        for (const { partition, lag } of await read().catch(() => [])) this.set({ partition: String(partition) }, lag);
+      },
+    });
   }
 
   render(): Promise<string> {

@@ -28,6 +28,8 @@ export interface BatchingProducerOptions {
   rotateAfterTopics?: number;
   /** Replace the kafkajs producer once it is this old: before any topic it wrote to can be deleted. */
   rotateAfterMs?: number;
+  /** Told of each batch sent: its records, how long the send took, and whether it succeeded (metrics). */
+  onBatch?: (records: number, seconds: number, ok: boolean) => void;
 }
 
 /**
@@ -71,7 +73,7 @@ export class BatchingProducer {
 
   constructor(
     private readonly kafka: Kafka,
-    options: BatchingProducerOptions = {},
+    private readonly options: BatchingProducerOptions = {},
   ) {
     this.producer = this.createProducer();
     this.maxBatch = options.maxBatch ?? 500;
@@ -138,9 +140,12 @@ export class BatchingProducer {
           await this.producer.connect();
           this.mustConnect = false;
         }
+        const sentAt = performance.now();
         await this.producer.sendBatch({ topicMessages, acks: -1 });
+        this.options.onBatch?.(batch.length, (performance.now() - sentAt) / 1000, true);
         for (const item of batch) item.resolve();
       } catch (error) {
+        this.options.onBatch?.(batch.length, 0, false);
         this.fail(batch, error);
         await this.replaceProducer();
       }

@@ -21,6 +21,8 @@ export interface OpenMongoStoresOptions {
   checkpointCollectionName?: string;
   checkpointWritesCollectionName?: string;
   journal?: Omit<MongoJournalOptions, "logger">;
+  /** Told of each command the clients run: its name, duration and outcome (metrics). */
+  onCommand?: (command: string, seconds: number, ok: boolean) => void;
   /** Race a few conditional updates at start and refuse a server that does not apply them atomically (default true). */
   probeAtomicity?: boolean;
   clock?: Clock;
@@ -50,8 +52,16 @@ const LEASE_POOL = { maxPoolSize: 4, minPoolSize: 1 } as const;
  * returns every MongoDB-backed store: leases on a client of their own, the rest on one client.
  */
 export async function openMongoStores(options: OpenMongoStoresOptions): Promise<MongoStores> {
-  const client = new MongoClient(options.uri, options.clientOptions);
-  const leaseClient = new MongoClient(options.uri, { ...options.clientOptions, ...LEASE_POOL });
+  const monitor = options.onCommand ? { monitorCommands: true } : {};
+  const client = new MongoClient(options.uri, { ...options.clientOptions, ...monitor });
+  const leaseClient = new MongoClient(options.uri, { ...options.clientOptions, ...LEASE_POOL, ...monitor });
+  const onCommand = options.onCommand;
+  if (onCommand) {
+    for (const watched of [client, leaseClient]) {
+      watched.on("commandSucceeded", (event) => onCommand(event.commandName, event.duration / 1000, true));
+      watched.on("commandFailed", (event) => onCommand(event.commandName, event.duration / 1000, false));
+    }
+  }
   const closeBoth = () => Promise.allSettled([client.close(), leaseClient.close()]);
   try {
     await Promise.all([client.connect(), leaseClient.connect()]);

@@ -6,6 +6,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { createClient, type RunbusClient } from "../../../src/client/client.js";
+import { openMongoStores } from "../../../src/adapters/mongo/stores.js";
 import { loadConfig } from "../../../src/config.js";
 import { silentLogger } from "../../../src/logger.js";
 import { RunbusMetrics } from "../../../src/ops/metrics.js";
@@ -91,8 +92,27 @@ it("moves the counters and histograms by exactly what the runs did", async () =>
   expect(delta(after, "runbus_tokens_total", { model: "ScriptedChatModel", kind: "input" })).toBe(2);
   expect(delta(after, "runbus_tokens_total", { model: "ScriptedChatModel", kind: "output" })).toBe(20);
   expect(sample(after, "runbus_runs_active")).toBe(0);
+  expect(delta(after, "runbus_kafka_produce_batch_records_count")).toBeGreaterThan(0);
+  expect(delta(after, "runbus_kafka_produce_duration_seconds_count", { outcome: "ok" })).toBeGreaterThan(0);
+  // Every command was consumed and committed: no partition lags.
+  expect(after).toMatch(/^runbus_command_consumer_lag\{partition="0"\} 0$/m);
+  expect(after).toMatch(/^runbus_command_consumer_lag\{partition="1"\} 0$/m);
   expect(sample(after, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
   // Bounded labels only: no run or thread id anywhere in the scrape.
   expect(after).not.toContain(slow.run_id);
   expect(after).not.toContain("m-chat");
+});
+
+it("times the MongoDB commands of the stores by command name", async () => {
+  const seen: Array<{ command: string; ok: boolean }> = [];
+  const dbName = `runbus_ops_${Date.now()}`;
+  const stores = await openMongoStores({ uri: inject("mongodbUri"), dbName, probeAtomicity: false, onCommand: (command, _seconds, ok) => seen.push({ command, ok }) });
+  try {
+    await stores.threads.get("no-such-thread");
+    await stores.ping();
+    expect(seen).toEqual(expect.arrayContaining([{ command: "find", ok: true }, { command: "ping", ok: true }]));
+  } finally {
+    await stores.db.dropDatabase().catch(() => undefined);
+    await stores.close();
+  }
 });
