@@ -1,4 +1,5 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { SpanStatusCode, context, trace, type Context, type Span } from "@opentelemetry/api";
 import { createActor, fromPromise, type Actor } from "xstate";
 import { RunbusError, messageOf } from "../errors.js";
 import type { CheckpointGuard } from "../graph/checkpoint-guard.js";
@@ -8,6 +9,8 @@ import type { RunnableGraph } from "../graph/registry.js";
 import { runGraph } from "../graph/run-graph.js";
 import { readThreadState, type ThreadState } from "../graph/thread-state.js";
 import { requirePendingInterrupt } from "./resume.js";
+import { SpanCallbacks } from "../ops/span-callbacks.js";
+import { traceIdOf, tracer } from "../ops/tracing.js";
 import type { Logger } from "../logger.js";
 import { causeOf, runMachine, type PreRunCapture, type RunMachineEvent, type RunMachineOutput } from "../machines/run.machine.js";
 import type { AuditSink, Clock, Journal, RunEventSink, RunOwner, RunRecord, RunStore, TokenUsage } from "../ports.js";
@@ -74,6 +77,10 @@ export class RunActor {
   private actor!: Actor<typeof runMachine>;
   private readonly log: Logger;
   private readonly callbacks: RunJournalCallbacks;
+  /** The trace the run continues: its command's (the admission span's), captured as it is hosted. */
+  private readonly traceParent: Context = context.active();
+  /** The run's span, from the graph's start to the run's end; null before the graph starts. */
+  private runSpan: Span | null = null;
   /** The seq the next event gets. */
   private seq: number;
   /** Settles once every event emitted so far is written or has failed. */
@@ -114,7 +121,8 @@ export class RunActor {
     this.threadId = options.record.thread_id;
     this.seq = options.firstSeq ?? 0;
     // Every line of a run says which run, thread and attempt, as the wire protocol names them.
-    this.log = deps.logger.child({ run_id: this.runId, thread_id: this.threadId, attempt: options.attempt ?? 1 });
+    const traceId = traceIdOf(this.traceParent);
+    this.log = deps.logger.child({ run_id: this.runId, thread_id: this.threadId, attempt: options.attempt ?? 1, ...(traceId ? { trace_id: traceId } : {}) });
     this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now(),
       // A takeover's attempt continues the run: its human message is journaled already.
       (options.attempt ?? 1) > 1 ? null : humanMessageOf(options.record.request));
@@ -327,15 +335,26 @@ export class RunActor {
             },
             { once: true },
           );
-          const stream = runGraph(options.graph, {
-            runId: this.runId,
-            request: options.record.request,
-            signal,
-            resuming,
-            callbacks: [this.callbacks],
-            // Chunks produced after a cancel or deadline are not the run's anymore.
-            emit: (name, data) => (signal.aborted ? Promise.resolve() : this.emit(name, data)),
-          });
+          const span = tracer().startSpan(
+            "runbus run",
+            { attributes: { "runbus.run_id": this.runId, "runbus.thread_id": this.threadId, "runbus.graph_id": options.record.graph_id, "runbus.attempt": options.attempt ?? 1 } },
+            this.traceParent,
+          );
+          this.runSpan = span;
+          const runContext = trace.setSpan(this.traceParent, span);
+          // Spans per node and model/tool call only when someone records them: none when tracing is off.
+          const callbacks = span.isRecording() ? [this.callbacks, new SpanCallbacks(runContext)] : [this.callbacks];
+          const stream = context.with(runContext, () =>
+            runGraph(options.graph, {
+              runId: this.runId,
+              request: options.record.request,
+              signal,
+              resuming,
+              callbacks,
+              // Chunks produced after a cancel or deadline are not the run's anymore.
+              emit: (name, data) => (signal.aborted ? Promise.resolve() : this.emit(name, data)),
+            }),
+          );
           this.streamSettled = stream.then(
             () => unbind?.(),
             () => unbind?.(),
@@ -482,6 +501,8 @@ export class RunActor {
     this.finishing = true;
     await this.graphStopped();
     if (output.status === "fenced") {
+      this.runSpan?.setAttribute("runbus.status", "fenced");
+      this.runSpan?.end();
       this.log.warn("lease lost: this worker stopped emitting for the run");
       await this.transitions;
       this.resolveDone(output);
@@ -497,6 +518,10 @@ export class RunActor {
       }
     }
     const interrupts = status === "success" ? (state?.interrupts ?? output.interrupts) : [];
+    this.runSpan?.setAttribute("runbus.status", status);
+    if (status === "error") this.runSpan?.setStatus({ code: SpanStatusCode.ERROR, message: output.error?.message ?? "error" });
+    this.runSpan?.end();
+    this.runSpan = null;
     const end: EndEvent = {
       status,
       ...(output.error ? { error: output.error } : {}),

@@ -2,6 +2,7 @@ import { loadConfig } from "../config.js";
 import { Gateway } from "../gateway/gateway.js";
 import { eventLoopLag } from "../ops/health.js";
 import { RunbusMetrics } from "../ops/metrics.js";
+import { startTracing } from "../ops/tracing.js";
 import { waitUntilReady } from "../wait-until-ready.js";
 import { startOps } from "./ops.js";
 import { cliLogger, EXIT_OK } from "./context.js";
@@ -26,6 +27,7 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
   process.once("SIGINT", onSignal);
   const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
   const gateway = await waitUntilReady("the gateway's Kafka and MongoDB", () => Gateway.create(config, { graphs, logger }), { logger, signal: stop.signal });
+  const stopTracing = await startTracing("runbus-gateway");
   const lag = eventLoopLag(5000);
   const ops = await startOps(config, { metrics: new RunbusMetrics(), liveness: [lag], readiness: gateway.readiness(), logger });
   try {
@@ -42,6 +44,7 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
     await gateway.close();
     await ops?.close();
     lag.stop();
+    await stopTracing?.();
   }
   return EXIT_OK;
 }

@@ -5,6 +5,7 @@ import { loadGraphs } from "../graph/load-graphs.js";
 import type { GraphEntry } from "../graph/registry.js";
 import type { Logger } from "../logger.js";
 import { RunbusMetrics } from "../ops/metrics.js";
+import { startTracing } from "../ops/tracing.js";
 import { Worker } from "../worker.js";
 import { startOps } from "./ops.js";
 import { cliLogger, EXIT_OK, kafkaConfig } from "./context.js";
@@ -43,6 +44,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   const starting = new AbortController();
   void stopSignal.then(() => starting.abort());
   const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
+  const stopTracing = await startTracing("runbus-worker");
   const metrics = new RunbusMetrics();
   const worker = await Worker.create(config, { graphs, logger, signal: starting.signal, metrics });
   // Before the worker starts: a port in use is a setting to fix, not a reason to half-start.
@@ -57,6 +59,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   );
   await worker.stop(config.shutdownGraceMs);
   await ops?.close();
+  await stopTracing?.();
   return EXIT_OK;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { context } from "@opentelemetry/api";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { createKafka } from "../adapters/kafka/client.js";
 import { cloudEventHeaders } from "../adapters/kafka/cloud-events.js";
@@ -12,6 +13,7 @@ import type { EndEvent } from "../protocol/events.js";
 import { replySchema, type Reply } from "../protocol/replies.js";
 import type { ThreadQuery, ThreadRecord } from "../ports.js";
 import { readRun, type ReadOptions, type StreamedEvent } from "./run-reader.js";
+import { traceHeaders } from "../ops/tracing.js";
 import { SharedEventTap } from "./shared-event-tap.js";
 import { ThreadReader } from "./thread-reader.js";
 
@@ -213,7 +215,8 @@ export class RunbusClient {
           {
             key: command.thread_id,
             value: JSON.stringify({ ...command, command_id }),
-            headers: cloudEventHeaders({ type: `runbus.command.${command.type}`, source: "runbus/client", subject: command.thread_id }),
+            // The caller's trace, if any: the worker's spans for the command continue it.
+            headers: cloudEventHeaders({ type: `runbus.command.${command.type}`, source: "runbus/client", subject: command.thread_id, extra: traceHeaders(context.active()) }),
           },
         ],
       });

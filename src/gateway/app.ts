@@ -1,5 +1,7 @@
+import { context } from "@opentelemetry/api";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { contextFromHeaders } from "../ops/tracing.js";
 import type { GatewayBackend } from "./backend.js";
 import { HttpError, toHttp } from "./http-error.js";
 import { assistantRoutes } from "./routes/assistants.js";
@@ -22,6 +24,13 @@ export function createGatewayApp(backend: GatewayBackend, options: GatewayAppOpt
     const any = options.corsOrigins.includes("*");
     app.use("*", cors({ origin: any ? "*" : [...options.corsOrigins], exposeHeaders: EXPOSED_HEADERS, maxAge: 600 }));
   }
+  // A request's W3C traceparent continues into the commands it sends and the runs they start.
+  app.use("*", (c, next) => {
+    const traceparent = c.req.header("traceparent");
+    if (!traceparent) return next();
+    const tracestate = c.req.header("tracestate");
+    return context.with(contextFromHeaders({ traceparent, ...(tracestate ? { tracestate } : {}) }), next);
+  });
   app.onError((error, c) => {
     const { status, body } = toHttp(error);
     if (status >= 500) backend.logger.error({ err: error, path: c.req.path, method: c.req.method }, "request failed");

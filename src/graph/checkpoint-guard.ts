@@ -1,6 +1,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, Checkpoint } from "@langchain/langgraph-checkpoint";
 import { silentLogger, type Logger } from "../logger.js";
+import { tracer } from "../ops/tracing.js";
 
 export interface CheckpointGuardOptions {
   /** How long `settle` lets an aborted graph go on writing before it fences the thread anyway. */
@@ -55,13 +56,17 @@ export class CheckpointGuard {
       get: (target, property) => {
         if (property === "put") {
           return (config: RunnableConfig, checkpoint: Checkpoint, ...rest: unknown[]) =>
-            this.guarded(config, () => (target.put as (...args: unknown[]) => Promise<RunnableConfig>).call(target, config, checkpoint, ...rest), () => ({
-              configurable: { ...config.configurable, checkpoint_id: checkpoint.id },
-            }));
+            traced("runbus checkpoint put", config, () =>
+              this.guarded(config, () => (target.put as (...args: unknown[]) => Promise<RunnableConfig>).call(target, config, checkpoint, ...rest), () => ({
+                configurable: { ...config.configurable, checkpoint_id: checkpoint.id },
+              })),
+            );
         }
         if (property === "putWrites") {
           return (config: RunnableConfig, ...rest: unknown[]) =>
-            this.guarded(config, () => (target.putWrites as (...args: unknown[]) => Promise<void>).call(target, config, ...rest), () => undefined);
+            traced("runbus checkpoint writes", config, () =>
+              this.guarded(config, () => (target.putWrites as (...args: unknown[]) => Promise<void>).call(target, config, ...rest), () => undefined),
+            );
         }
         const value: unknown = Reflect.get(target, property, target);
         return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -192,3 +197,11 @@ async function settledBy(promises: Array<Promise<unknown>>, deadline: number): P
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A checkpoint write as a span of the run that makes it (a no-op when tracing is off). */
+function traced<T>(name: string, config: RunnableConfig, write: () => Promise<T>): Promise<T> {
+  const threadId = config.configurable?.thread_id;
+  const span = tracer().startSpan(name, { attributes: typeof threadId === "string" ? { "runbus.thread_id": threadId } : {} });
+  return write().finally(() => span.end());
+}
+

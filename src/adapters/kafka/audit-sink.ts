@@ -1,6 +1,8 @@
+import { context } from "@opentelemetry/api";
 import type { AuditSink } from "../../ports.js";
 import { transitionId, type Transition } from "../../protocol/audit.js";
 import type { BatchingProducer } from "./batching-producer.js";
+import { traceHeaders } from "../../ops/tracing.js";
 import { cloudEventHeaders } from "./cloud-events.js";
 import type { Topics } from "./topics.js";
 
@@ -22,6 +24,8 @@ export class KafkaAuditSink implements AuditSink {
         subject: transition.thread_id,
         id: transitionId(transition),
         time: new Date(transition.at),
+        // The trace of the work that made the transition, so an auditor's consumer continues it.
+        extra: traceHeaders(context.active()),
       }),
     });
   }

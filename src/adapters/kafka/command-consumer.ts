@@ -1,3 +1,4 @@
+import { SpanKind } from "@opentelemetry/api";
 import type { Consumer, EachMessagePayload, Kafka } from "kafkajs";
 import type { ErrorCode } from "../../errors.js";
 import { isRunbusError, messageOf } from "../../errors.js";
@@ -7,6 +8,8 @@ import type { Command } from "../../protocol/commands.js";
 import type { Reply } from "../../protocol/replies.js";
 import type { ReplySink } from "../../ports.js";
 import type { DeadLetterWriter } from "./dead-letters.js";
+import { contextFromHeaders, tracer } from "../../ops/tracing.js";
+import { readHeaders } from "./cloud-events.js";
 import { ResilientConsumer } from "./resilient-consumer.js";
 import type { Topics } from "./topics.js";
 
@@ -93,13 +96,36 @@ export class KafkaCommandConsumer {
       return this.commit(consumer, topic, partition, message.offset);
     }
 
-    const reply = await this.deps.target.handle(command);
+    const reply = await this.admit(command, message.headers);
     this.deps.observe?.handled(command.type, reply.accepted ? "accepted" : (reply.code ?? "rejected"), (Date.now() - Number(message.timestamp)) / 1000);
     if (!reply.accepted && reply.code && DEAD_LETTER_CODES.has(reply.code)) {
       await this.deps.deadLetters.write({ topic, partition, message }, reply.code as ErrorCode, reply.reason ?? reply.code);
       this.deps.observe?.deadLettered(reply.code);
     }
     await this.commit(consumer, topic, partition, message.offset);
+  }
+
+  /**
+   * Handles a command within a span that continues the trace of its record's `traceparent` (or
+   * `ce_traceparent`): the run it admits, and everything the run does, belong to that trace.
+   */
+  private admit(command: Command, headers: EachMessagePayload["message"]["headers"]): Promise<Reply> {
+    const parent = contextFromHeaders(readHeaders(headers));
+    return tracer().startActiveSpan(
+      `runbus admit ${command.type}`,
+      { kind: SpanKind.CONSUMER, attributes: { "runbus.command": command.type, "runbus.thread_id": command.thread_id, ...("run_id" in command && command.run_id ? { "runbus.run_id": command.run_id } : {}) } },
+      parent,
+      async (span) => {
+        try {
+          const reply = await this.deps.target.handle(command);
+          span.setAttribute("runbus.accepted", reply.accepted);
+          if (!reply.accepted) span.setAttribute("runbus.code", reply.code ?? "rejected");
+          return reply;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   private async commit(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {

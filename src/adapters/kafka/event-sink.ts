@@ -1,4 +1,6 @@
+import { context } from "@opentelemetry/api";
 import type { Admin, Kafka } from "kafkajs";
+import { traceHeaders } from "../../ops/tracing.js";
 import type { RunEventSink } from "../../ports.js";
 import type { RunEvent } from "../../protocol/events.js";
 import type { BatchingProducer } from "./batching-producer.js";
@@ -52,7 +54,8 @@ export class KafkaEventSink implements RunEventSink {
         subject: event.thread_id,
         id: `${event.run_id}:${event.seq}`,
         time: new Date(event.at),
-        extra: { runbus_event: event.name, runbus_seq: String(event.seq), runbus_run_id: event.run_id },
+        // The run's trace, so a consumer of its events continues it.
+        extra: { runbus_event: event.name, runbus_seq: String(event.seq), runbus_run_id: event.run_id, ...traceHeaders(context.active()) },
       }),
     };
     this.options.onSend?.(event, Buffer.byteLength(message.value));
