@@ -12,7 +12,7 @@ import { isRunbusError, messageOf } from "./errors.js";
 import { CheckpointGuard } from "./graph/checkpoint-guard.js";
 import { GraphRegistry, type GraphEntry } from "./graph/registry.js";
 import { silentLogger, type Logger } from "./logger.js";
-import { systemClock, type AuditSink, type Clock, type Journal, type ReplySink, type RunEventSink, type RunStore, type ThreadStore } from "./ports.js";
+import { systemClock, type AuditSink, type Clock, type TokenUsage, type Journal, type ReplySink, type RunEventSink, type RunStore, type ThreadStore } from "./ports.js";
 import { parseCommand, salvageIds } from "./protocol/parse-command.js";
 import type { Reply } from "./protocol/replies.js";
 
@@ -36,6 +36,8 @@ export interface RuntimeOptions {
   onWorkerLoss?: "resume" | "fail";
   /** Told of each run this worker takes over (metrics). */
   onTakeover?: (resumed: boolean) => void;
+  /** Told of each model call's token usage, with its run's graph (metrics). */
+  onTokens?: (graphId: string, model: string | null, usage: TokenUsage) => void;
   workerId?: string;
   clock?: Clock;
   logger?: Logger;
@@ -72,6 +74,7 @@ export class Runtime {
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.onWorkerLoss ? { onWorkerLoss: options.onWorkerLoss } : {}),
       ...(options.onTakeover ? { onTakeover: options.onTakeover } : {}),
+      ...(options.onTokens ? { onTokens: options.onTokens } : {}),
       clock,
       logger,
       workerId: this.workerId,

@@ -23,8 +23,8 @@ import { LeaseKeeper } from "./actors/lease-keeper.js";
 import type { GraphEntry } from "./graph/registry.js";
 import { createLogger, redactUri, type Logger } from "./logger.js";
 import { waitUntilReady } from "./wait-until-ready.js";
-import { systemClock, type Journal, type RunStore, type ThreadStore } from "./ports.js";
-import { meteredAudit, meteredJournal } from "./ops/instruments.js";
+import { systemClock, type Journal, type RunStore, type ThreadStore, type TokenUsage } from "./ports.js";
+import { meteredAudit } from "./ops/instruments.js";
 import { answers, condition, eventLoopLag, recentEnough, type Check } from "./ops/health.js";
 import type { RunbusMetrics } from "./ops/metrics.js";
 import type { RunEvent } from "./protocol/events.js";
@@ -112,8 +112,7 @@ export class Worker {
     const rotateAfterMs = Math.min(10 * 60_000, Math.max(1, Math.floor(config.runTopicRetentionMs / 2)));
     const { metrics } = options;
     const producer = new BatchingProducer(kafka, { rotateAfterMs, ...(metrics ? { onBatch: (n: number, s: number, ok: boolean) => metrics.producedBatch(n, s, ok) } : {}) });
-    const opened = options.stores ?? (await openStores(config, logger, options.signal, metrics));
-    const stores = metrics ? { ...opened, journal: meteredJournal(opened.journal, metrics), close: () => opened.close() } : opened;
+    const stores = options.stores ?? (await openStores(config, logger, options.signal, metrics));
     const replies = new KafkaReplySink(producer, topics, source);
     const control = new KafkaControlChannel(kafka, producer, topics, { workerId: id, source, groupPrefix: config.topicPrefix, logger });
     const runtime = new Runtime({
@@ -137,6 +136,7 @@ export class Worker {
       leaseMs: config.leaseMs,
       onWorkerLoss: config.onWorkerLoss,
       ...(metrics ? { onTakeover: (resumed: boolean) => metrics.takenOver(resumed) } : {}),
+      ...(metrics ? { onTokens: (graphId: string, model: string | null, usage: TokenUsage) => metrics.tokensUsed(graphId, model, usage) } : {}),
       workerId: id,
       logger,
     });

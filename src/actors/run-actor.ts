@@ -35,6 +35,8 @@ export interface RunActorDeps {
   clock: Clock;
   logger: Logger;
   workerId: string;
+  /** Told of each model call's token usage, with the run's graph (metrics). */
+  onTokens?: (graphId: string, model: string | null, usage: TokenUsage) => void;
 }
 
 export interface RunActorOptions {
@@ -125,7 +127,8 @@ export class RunActor {
     this.log = deps.logger.child({ run_id: this.runId, thread_id: this.threadId, attempt: options.attempt ?? 1, ...(traceId ? { trace_id: traceId } : {}) });
     this.callbacks = new RunJournalCallbacks({ run_id: this.runId, thread_id: this.threadId }, deps.journal, () => deps.clock.now(),
       // A takeover's attempt continues the run: its human message is journaled already.
-      (options.attempt ?? 1) > 1 ? null : humanMessageOf(options.record.request));
+      (options.attempt ?? 1) > 1 ? null : humanMessageOf(options.record.request),
+      deps.onTokens ? (model, usage) => deps.onTokens?.(options.record.graph_id, model, usage) : undefined);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     if (options.leaseMs) this.leaseUntil = options.record.lease_until;
     if (options.takeover) {

@@ -26,6 +26,8 @@ export class RunJournalCallbacks extends BaseCallbackHandler {
     private readonly now: () => Date = () => new Date(),
     /** What the human said to start the run, journaled first when the graph starts. */
     private readonly human: HumanMessage | null = null,
+    /** Told of each model call's token usage (metrics). */
+    private readonly onUsage?: (model: string | null, usage: TokenUsage) => void,
   ) {
     // Awaited, not left to LangChain's background queue: under concurrent runs that queue lags,
     // and a run's record would be written before its last model call's usage had been counted.
@@ -69,6 +71,7 @@ export class RunJournalCallbacks extends BaseCallbackHandler {
     const start = this.take(runId);
     const usage = usageOf(output);
     if (usage) {
+      this.onUsage?.(start?.name ?? null, usage);
       this.usage.input_tokens += usage.input_tokens;
       this.usage.output_tokens += usage.output_tokens;
       this.usage.total_tokens += usage.total_tokens;

@@ -1,4 +1,4 @@
-import type { AuditSink, Journal } from "../ports.js";
+import type { AuditSink } from "../ports.js";
 import type { RunbusMetrics } from "./metrics.js";
 
 /**
@@ -13,17 +13,5 @@ export function meteredAudit(sink: AuditSink, metrics: RunbusMetrics): AuditSink
       metrics.transition(transition);
       return sink.record(transition);
     },
-  };
-}
-
-/** Counts model tokens from the journal's model calls. */
-export function meteredJournal(journal: Journal, metrics: RunbusMetrics): Journal {
-  return {
-    append: (entry) => {
-      if (entry.kind === "llm_call" && entry.token_usage) metrics.tokensUsed(entry.model, entry.token_usage);
-      journal.append(entry);
-    },
-    flush: () => journal.flush(),
-    list: (runId) => journal.list(runId),
   };
 }

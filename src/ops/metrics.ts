@@ -30,7 +30,7 @@ export class RunbusMetrics {
   private readonly takeovers: Counter;
   private readonly resumedAttempts: Counter;
   private readonly leaseRenewals: Counter<"outcome">;
-  private readonly tokens: Counter<"model" | "kind">;
+  private readonly tokens: Counter<"graph_id" | "model" | "kind">;
   private readonly produceDuration: Histogram<"outcome">;
   private readonly produceBatch: Histogram;
   private readonly mongoDuration: Histogram<"command" | "outcome">;
@@ -67,7 +67,7 @@ export class RunbusMetrics {
     this.takeovers = new Counter({ name: "runbus_takeovers_total", help: "Runs this process took over after their worker's lease lapsed.", registers });
     this.resumedAttempts = new Counter({ name: "runbus_resumed_attempts_total", help: "Taken-over runs this process resumed from their last checkpoint.", registers });
     this.leaseRenewals = new Counter({ name: "runbus_lease_renewals_total", help: "Lease renewals of hosted runs, by outcome (renewed, lost).", labelNames: ["outcome"], registers });
-    this.tokens = new Counter({ name: "runbus_tokens_total", help: "Model tokens used by runs, by model and kind (input, output).", labelNames: ["model", "kind"], registers });
+    this.tokens = new Counter({ name: "runbus_tokens_total", help: "Model tokens used by runs, by graph, model and kind (input, output).", labelNames: ["graph_id", "model", "kind"], registers });
     this.produceDuration = new Histogram({
       name: "runbus_kafka_produce_duration_seconds",
       help: "Kafka produce requests (one batch of records), by outcome.",
@@ -141,10 +141,10 @@ export class RunbusMetrics {
     if (lost > 0) this.leaseRenewals.inc({ outcome: "lost" }, lost);
   }
 
-  tokensUsed(model: string | null, usage: TokenUsage): void {
-    const label = model ?? "unknown";
-    this.tokens.inc({ model: label, kind: "input" }, usage.input_tokens);
-    this.tokens.inc({ model: label, kind: "output" }, usage.output_tokens);
+  tokensUsed(graphId: string, model: string | null, usage: TokenUsage): void {
+    const labels = { graph_id: graphId, model: model ?? "unknown" };
+    this.tokens.inc({ ...labels, kind: "input" }, usage.input_tokens);
+    this.tokens.inc({ ...labels, kind: "output" }, usage.output_tokens);
   }
 
   producedBatch(records: number, seconds: number, ok: boolean): void {

@@ -89,8 +89,8 @@ it("moves the counters and histograms by exactly what the runs did", async () =>
   expect(delta(after, "runbus_events_total", { event: "error" })).toBe(1);
   expect(delta(after, "runbus_event_bytes_total")).toBeGreaterThan(0);
   expect(delta(after, "runbus_time_to_first_event_seconds_count")).toBeGreaterThanOrEqual(2);
-  expect(delta(after, "runbus_tokens_total", { model: "ScriptedChatModel", kind: "input" })).toBe(2);
-  expect(delta(after, "runbus_tokens_total", { model: "ScriptedChatModel", kind: "output" })).toBe(20);
+  expect(delta(after, "runbus_tokens_total", { graph_id: "chat", model: "ScriptedChatModel", kind: "input" })).toBe(2);
+  expect(delta(after, "runbus_tokens_total", { graph_id: "chat", model: "ScriptedChatModel", kind: "output" })).toBe(20);
   expect(sample(after, "runbus_runs_active")).toBe(0);
   expect(delta(after, "runbus_kafka_produce_batch_records_count")).toBeGreaterThan(0);
   expect(delta(after, "runbus_kafka_produce_duration_seconds_count", { outcome: "ok" })).toBeGreaterThan(0);
