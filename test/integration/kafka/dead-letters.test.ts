@@ -128,7 +128,15 @@ describe(`${COUNT} malformed commands, then a valid one`, () => {
     expect((await setup.client.runs.join(valid.run_id)).status).toBe("success");
 
     await expect.poll(() => deadLetters.records.length, { timeout: 45_000, interval: 200 }).toBeGreaterThanOrEqual(COUNT);
-    expect(deadLetters.records).toHaveLength(COUNT);
+    // Each bad record is dead-lettered before its offset is committed (DESIGN §7: no command is
+    // lost), so a rebalance on a loaded machine can hand a record to the worker again, and it is
+    // dead-lettered again: at least once, and more only as a copy of the same source record.
+    const bySource = new Map<string, number>();
+    for (const letter of deadLetters.records) {
+      const source = `${letter.headers.runbus_source_partition}:${letter.headers.runbus_source_offset}`;
+      bySource.set(source, (bySource.get(source) ?? 0) + 1);
+    }
+    expect(bySource.size).toBe(COUNT);
 
     // Every bad record is there once, with its bytes, its key, its reason and where it came from.
     const byCase = new Map(deadLetters.records.map((letter) => [Number(letter.headers.test_case), letter]));
@@ -162,15 +170,21 @@ describe(`${COUNT} malformed commands, then a valid one`, () => {
     for (const reply of all) if (reply.thread_id !== null) byThread.set(reply.thread_id, [...(byThread.get(reply.thread_id) ?? []), reply]);
     for (const record of records.filter((r) => r.threadId !== null)) {
       const forThread = byThread.get(record.threadId!) ?? [];
-      expect(forThread.map((reply) => [reply.accepted, reply.code]), `${record.index} (${record.kind})`).toEqual([[false, record.code]]);
+      // One reply, or more for a record handed to the worker again (see above), all the same.
+      expect(forThread.length, `${record.index} (${record.kind})`).toBeGreaterThanOrEqual(1);
+      expect([...new Set(forThread.map((reply) => JSON.stringify([reply.accepted, reply.code])))], `${record.index} (${record.kind})`).toEqual([JSON.stringify([false, record.code])]);
       expect(forThread[0]?.reason?.length).toBeGreaterThan(0);
     }
     const unreadable = records.filter((r) => r.threadId === null).map((r) => r.code).sort();
     const anonymous = all.filter((reply) => reply.thread_id === null);
-    expect(anonymous.map((reply) => reply.code).sort()).toEqual(unreadable);
+    const redelivered = deadLetters.records.length - COUNT;
+    expect(anonymous.length).toBeGreaterThanOrEqual(unreadable.length);
+    expect(anonymous.length).toBeLessThanOrEqual(unreadable.length + redelivered);
+    expect([...new Set(anonymous.map((reply) => reply.code))].sort()).toEqual([...new Set(unreadable)].sort());
     expect(anonymous.every((reply) => reply.accepted === false && reply.command_id === null)).toBe(true);
-    expect(byThread.get("dl-valid")).toEqual([expect.objectContaining({ accepted: true, run_id: valid.run_id })]);
-    expect(all).toHaveLength(COUNT + 1);
+    expect(byThread.get("dl-valid")?.[0]).toEqual(expect.objectContaining({ accepted: true, run_id: valid.run_id }));
+    expect(all.length).toBeGreaterThanOrEqual(COUNT + 1);
+    expect(all.length).toBeLessThanOrEqual(COUNT + 1 + redelivered + 1);
 
     // The worker is up and its group has committed every command on every partition.
     expect(setup.worker.state).toBe("running");

@@ -32,6 +32,13 @@ export function jsonOf<T = unknown>(record: TappedRecord): T {
 /** Reads a topic from the beginning for as long as it is open; `records` grows as they arrive. */
 export class TopicTap {
   readonly records: TappedRecord[] = [];
+  /**
+   * Partition and offset of every record kept. A consumer group hands records it had not
+   * committed again after a rebalance (a missed heartbeat on a loaded machine is enough): the
+   * broker holds each offset once, so a record read twice is kept once. A record written twice
+   * has two offsets, and is kept twice.
+   */
+  private readonly seen = new Set<string>();
 
   private constructor(
     readonly topic: string,
@@ -59,6 +66,9 @@ export class TopicTap {
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
+        const at = `${partition}:${message.offset}`;
+        if (this.seen.has(at)) return;
+        this.seen.add(at);
         this.records.push({
           topic,
           partition,
