@@ -11,7 +11,7 @@ import { createClient } from "../src/client/client.js";
 import { twoNodeGraph } from "./graphs.js";
 import { humanInput, openBaselineStore } from "./lib/baseline.js";
 import { log, scaled } from "./lib/env.js";
-import type { RunTiming } from "./lib/kafka.js";
+import type { RunCreate, RunTiming } from "./lib/kafka.js";
 import type { BenchResult } from "./lib/results.js";
 import { benchId, startRunbus } from "./lib/runbus.js";
 import type { BenchServers } from "./lib/servers.js";
@@ -19,7 +19,12 @@ import { ratio, round, summarize } from "./lib/stats.js";
 
 const TARGET_ADDED_P50_MS = 10;
 /** A run's documents are deleted after at most this many more runs (see lib/reaper.ts). */
-const REAP_EVERY = 10;
+export const REAP_EVERY = 10;
+
+/** The run the latency figure is of: the two-node graph on a new thread, `values` mode. */
+export function twoNodeRun(): RunCreate {
+  return { run_id: benchId("run"), thread_id: benchId("thread"), graph_id: "two_node", input: humanInput(), stream_mode: ["values"] };
+}
 
 export async function latencyBenchmark(servers: BenchServers): Promise<BenchResult> {
   const runs = scaled(1000, 20);
@@ -50,7 +55,7 @@ export async function latencyBenchmark(servers: BenchServers): Promise<BenchResu
   const baselineFirst: number[] = [];
   const baselineTotal: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
-    const timing = await shared.run({ run_id: benchId("run"), thread_id: benchId("thread"), graph_id: "two_node", input: humanInput(), stream_mode: ["values"] });
+    const timing = await shared.run(twoNodeRun());
     // The baseline after every other runbus run: half the samples, the same server state.
     const base = i % 2 === 0 ? await inProcess() : null;
     if (i % REAP_EVERY === REAP_EVERY - 1) await Promise.all([shared.reaper?.flush(), baseline.reaper.flush()]);
@@ -69,7 +74,7 @@ export async function latencyBenchmark(servers: BenchServers): Promise<BenchResu
   const perRun = await startRunbus(servers, { mode: "per-run", backgroundReaper: false });
   const perRunSamples: RunTiming[] = [];
   for (let i = 0; i < warmup + perRunRuns; i++) {
-    const timing = await perRun.run({ run_id: benchId("run"), thread_id: benchId("thread"), graph_id: "two_node", input: humanInput(), stream_mode: ["values"] });
+    const timing = await perRun.run(twoNodeRun());
     if (i % REAP_EVERY === REAP_EVERY - 1) await perRun.reaper?.flush();
     if (i >= warmup) perRunSamples.push(timing);
   }

@@ -15,6 +15,7 @@ import { writeResult, type BenchResult, type WrittenResult } from "./lib/results
 import { startServers } from "./lib/servers.js";
 import { streamingBenchmark } from "./streaming.js";
 import { throughputBenchmark } from "./throughput.js";
+import { tracingBenchmark } from "./tracing.js";
 import { writeDocs } from "./report/docs.js";
 import { summaryTable } from "./report/summary.js";
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     await run("memory", () => memoryBenchmark());
     await run("peer", () => peerBenchmark(servers, runbusFigures(results)));
     await run("gateway", () => gatewayBenchmark(servers));
+    await run("tracing", () => tracingBenchmark(servers));
     await run("profile", () => profileBenchmark(servers));
   } finally {
     await servers.stop();

@@ -7,6 +7,7 @@ import { createClient } from "../src/client/client.js";
 import { streamingGraph } from "./graphs.js";
 import { humanInput, openBaselineStore } from "./lib/baseline.js";
 import { log, scaled } from "./lib/env.js";
+import type { RunCreate } from "./lib/kafka.js";
 import type { BenchResult } from "./lib/results.js";
 import { benchId, startRunbus } from "./lib/runbus.js";
 import type { BenchServers } from "./lib/servers.js";
@@ -23,16 +24,23 @@ export interface StreamSample {
   chunksPerSecond: number;
 }
 
+export function streamSample(chunks: number, firstMs: number, lastMs: number): StreamSample {
+  return { chunks, firstMs: round(firstMs), lastMs: round(lastMs), chunksPerSecond: round(chunks / Math.max(0.001, (lastMs - firstMs) / 1000)) };
+}
+
+/** A streaming run on a new thread: `tokens` `messages` chunks (the worker's `streamTokens`). */
+export function streamingRun(): RunCreate {
+  return { run_id: benchId("run"), thread_id: benchId("thread"), graph_id: "streaming", input: humanInput(), stream_mode: ["messages"] };
+}
+
+export function meanOf(xs: readonly StreamSample[], key: keyof StreamSample): number {
+  return round(xs.reduce((sum, x) => sum + x[key], 0) / (xs.length || 1));
+}
+
 export async function streamingBenchmark(servers: BenchServers): Promise<BenchResult> {
   const tokens = scaled(10_000, 500);
   const reps = scaled(2, 1);
   const perRunReps = 1;
-  const sample = (chunks: number, firstMs: number, lastMs: number): StreamSample => ({
-    chunks,
-    firstMs: round(firstMs),
-    lastMs: round(lastMs),
-    chunksPerSecond: round(chunks / Math.max(0.001, (lastMs - firstMs) / 1000)),
-  });
 
   log(`streaming: ${tokens} tokens × ${reps}, in-process baseline`);
   const store = await openBaselineStore(servers.mongodbUri, `bench_stream_${Date.now()}`);
@@ -47,7 +55,7 @@ export async function streamingBenchmark(servers: BenchServers): Promise<BenchRe
       last = performance.now() - t0;
       if (chunks++ === 0) first = last;
     }
-    if (i > 0) baseline.push(sample(chunks, first, last)); // the first is a warm-up
+    if (i > 0) baseline.push(streamSample(chunks, first, last)); // the first is a warm-up
   }
   await store.close();
 
@@ -57,8 +65,8 @@ export async function streamingBenchmark(servers: BenchServers): Promise<BenchRe
   try {
     await shared.run({ run_id: benchId("warm"), thread_id: benchId("thread"), graph_id: "two_node", input: humanInput() });
     for (let i = 0; i < reps; i++) {
-      const t = await shared.run({ run_id: benchId("run"), thread_id: benchId("thread"), graph_id: "streaming", input: humanInput(), stream_mode: ["messages"] });
-      sharedSamples.push(sample(t.messages, t.firstMessages ?? Number.NaN, t.lastMessages ?? Number.NaN));
+      const t = await shared.run(streamingRun());
+      sharedSamples.push(streamSample(t.messages, t.firstMessages ?? Number.NaN, t.lastMessages ?? Number.NaN));
     }
   } finally {
     await shared.stop();
@@ -83,14 +91,14 @@ export async function streamingBenchmark(servers: BenchServers): Promise<BenchRe
         if (chunks++ === 0) first = last;
       }
       perRun.reaper?.add(threadId);
-      perRunSamples.push(sample(chunks, first, last));
+      perRunSamples.push(streamSample(chunks, first, last));
     }
   } finally {
     await client.close();
     await perRun.stop();
   }
 
-  const mean = (xs: StreamSample[], key: keyof StreamSample) => round(xs.reduce((sum, x) => sum + x[key], 0) / (xs.length || 1));
+  const mean = meanOf;
   const summary = {
     tokens,
     baseline_chunks_per_s: mean(baseline, "chunksPerSecond"),

@@ -4,6 +4,7 @@
  *   argv[2]: JSON WorkerChildOptions
  */
 import { MemorySaver } from "@langchain/langgraph";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-node";
 import type { CommandStartedEvent, CommandSucceededEvent } from "mongodb";
 import { openMongoStores } from "../src/adapters/mongo/stores.js";
 import { MemoryJournal } from "../src/adapters/memory/journal.js";
@@ -25,11 +26,33 @@ export interface WorkerChildOptions {
   streamTokens: number;
   /** Count MongoDB commands by name and collection (the profiling pass). */
   monitorCommands?: boolean;
+  /**
+   * Register the OpenTelemetry Node SDK, as `startTracing` does, but with an exporter that drops
+   * the spans: the cost of recording them, without a collector's.
+   */
+  tracing?: boolean;
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as WorkerChildOptions;
 const logger = createLogger({ level: process.env.BENCH_WORKER_LOG_LEVEL ?? "warn", name: "bench-worker" });
 const commands = new Map<string, { count: number; ms: number }>();
+let exportedSpans = 0;
+
+/** A NodeTracerProvider with a BatchSpanProcessor (as in production) over an exporter that discards. */
+async function registerTracing(): Promise<{ forceFlush(): Promise<void>; shutdown(): Promise<void> }> {
+  const { BatchSpanProcessor, NodeTracerProvider } = await import("@opentelemetry/sdk-trace-node");
+  const discard: SpanExporter = {
+    export: (spans, done) => {
+      exportedSpans += spans.length;
+      done({ code: 0 }); // ExportResultCode.SUCCESS
+    },
+    shutdown: async () => {},
+  };
+  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] });
+  provider.register();
+  return provider;
+}
+const tracing = options.tracing ? await registerTracing() : null;
 
 async function stores(): Promise<WorkerStores> {
   if (!options.mongodbUri) {
@@ -79,8 +102,12 @@ serveParent(async (message) => {
   } else if (message.type === "mongo-stats") {
     process.send?.({ type: "mongo-stats", commands: Object.fromEntries(commands) });
     commands.clear();
+  } else if (message.type === "trace-stats") {
+    await tracing?.forceFlush();
+    process.send?.({ type: "trace-stats", exportedSpans });
   } else if (message.type === "stop") {
     await worker.stop(5000);
+    await tracing?.shutdown();
     process.exit(0);
   }
 });

@@ -93,8 +93,9 @@ export class RunDriver {
    * Sends run.create and resolves with what was seen once the worker is done with the run: the
    * audit record of its thread's release, which comes after `end` in both topic modes (per-run
    * topics are not read by this consumer; the audit topic is).
+   * `headers`: more record headers, such as a W3C `traceparent`.
    */
-  run(command: RunCreate): Promise<RunTiming> {
+  run(command: RunCreate, headers: Record<string, string> = {}): Promise<RunTiming> {
     const timing: RunTiming = { runId: command.run_id, t0: 0, wall0: 0, messages: 0 };
     const done = new Promise<RunTiming>((resolve, reject) => {
       this.runs.set(command.run_id, {
@@ -113,7 +114,7 @@ export class RunDriver {
           {
             key: command.thread_id,
             value: JSON.stringify({ ...command, type: "run.create", command_id: randomUUID() }),
-            headers: cloudEventHeaders({ type: "runbus.command.run.create", source: "runbus/bench", subject: command.thread_id }),
+            headers: cloudEventHeaders({ type: "runbus.command.run.create", source: "runbus/bench", subject: command.thread_id, extra: headers }),
           },
         ],
       })

@@ -12,7 +12,7 @@ import type { BenchServers } from "./servers.js";
 export interface RunbusSetup extends RunbusWorker {
   driver: RunDriver;
   /** Sends a run and waits for it; its thread's documents are reaped a moment later. */
-  run(command: RunCreate): ReturnType<RunDriver["run"]>;
+  run(command: RunCreate, headers?: Record<string, string>): ReturnType<RunDriver["run"]>;
 }
 
 export interface RunbusOptions {
@@ -23,6 +23,8 @@ export interface RunbusOptions {
   nodeArgs?: string[];
   /** false: the caller flushes the reaper between runs (sequential benchmarks). */
   backgroundReaper?: boolean;
+  /** The worker records every span of sampled traces and discards them (see worker-child.ts). */
+  tracing?: boolean;
 }
 
 /** A worker child and the reaper of its database, without a driver (the caller brings its own client). */
@@ -47,6 +49,7 @@ export async function startWorker(servers: BenchServers, options: RunbusOptions)
     mode: options.mode,
     streamTokens: options.streamTokens ?? 10,
     monitorCommands: options.monitorCommands ?? false,
+    tracing: options.tracing ?? false,
   };
   const worker = Child.start(`worker(${options.mode})`, resolve(benchRoot, "worker-child.ts"), {
     args: [JSON.stringify(childOptions)],
@@ -84,9 +87,9 @@ export async function startRunbus(servers: BenchServers, options: RunbusOptions)
   return {
     ...started,
     driver,
-    run: async (command) => {
+    run: async (command, headers) => {
       try {
-        return await driver.run(command);
+        return await driver.run(command, headers);
       } finally {
         reaper?.add(command.thread_id);
       }

@@ -189,8 +189,37 @@ export function headlines(results: Results): Headline[] {
     });
   }
   rows.push(...gatewayHeadlines(results));
+  rows.push(...tracingHeadlines(results));
   return rows;
 }
+
+/** Tracing on against tracing off: the "baseline" column is the same worker setup without an SDK. */
+function tracingHeadlines(results: Results): Headline[] {
+  type Side = { first_values_ms: Summary; chunks_per_s: number; worker_cpu_ms_per_run: number };
+  const tr = results.tracing?.summary as { off: Side; on: Side; ratio_p50_first_values: number | null } | undefined;
+  if (!tr) return [];
+  const row = (figure: string, on: number, off: number, unit: string, target = "stated", pass: boolean | null = null): Headline => ({
+    benchmark: "tracing",
+    figure,
+    runbus: on,
+    baseline: off,
+    baselineName: "tracing off",
+    unit,
+    ratio: ratioOf(on, off),
+    target,
+    pass,
+  });
+  const p50 = tr.ratio_p50_first_values;
+  return [
+    row("first values p50, tracing on", tr.on.first_values_ms.p50, tr.off.first_values_ms.p50, "ms", `≤ ${TRACING_TARGET_P50_RATIO}× at p50 (×${p50})`, p50 === null ? null : p50 <= TRACING_TARGET_P50_RATIO),
+    row("first values p95, tracing on", tr.on.first_values_ms.p95, tr.off.first_values_ms.p95, "ms"),
+    row("chunks/s, shared, tracing on", tr.on.chunks_per_s, tr.off.chunks_per_s, "chunks/s"),
+    row("worker CPU per two-node run, tracing on", tr.on.worker_cpu_ms_per_run, tr.off.worker_cpu_ms_per_run, "ms"),
+  ];
+}
+
+/** Tracing on may cost this much at p50 (bench/tracing.ts). */
+export const TRACING_TARGET_P50_RATIO = 1.1;
 
 function gatewayHeadlines(results: Results): Headline[] {
   const gw = results.gateway?.summary as

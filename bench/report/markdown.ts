@@ -6,9 +6,9 @@ import { LOCAL_MONGO_SERVER } from "../../test/harness/local-servers.js";
 import { BENCHMARKS, type BenchmarkName } from "../lib/env.js";
 import type { MachineInfo } from "../lib/machine.js";
 import type { Summary } from "../lib/stats.js";
-import type { Headline, Results } from "./headlines.js";
 import { KEPT_MARK, type KeptDoc } from "./kept.js";
 import { HEADLINE_HEADER, headlineCells } from "./summary.js";
+import { TRACING_TARGET_P50_RATIO, type Headline, type Results } from "./headlines.js";
 
 interface RenderOptions {
   chartLink: (file: string) => string | null;
@@ -76,6 +76,7 @@ export function renderMarkdown(results: Results, rows: Headline[], options: Rend
     ["memory", "## 4. Memory", () => memorySection(results)],
     ["peer", "## 5. Peer", () => peerSection(results)],
     ["gateway", "## 6. Gateway", () => gatewaySection(results)],
+    ["tracing", "## 7. Tracing", () => tracingSection(results)],
     ["profile", "## Where the time goes", () => whereTheTimeGoes(results)],
     [null, "## Issues found in src", () => srcIssues(results)],
     [null, "## Method notes", () => methodNotes(results)],
@@ -436,6 +437,70 @@ function gatewaySection(results: Results): string[] {
     `1. **A consumer group per read** (\`src/client/run-reader.ts\` \`readRun\`): ${n(b.reader_floor_p50_ms.shared)} ms (shared) of topic wait, connect, subscribe and join before the first fetch, ${sh ? n(sh.teardown) : "?"} ms of teardown before the SSE body closes, and ${sh ? n(sh.readerRequests + sh.adminRequests, 0) : "?"} Kafka requests per read on average: ${requestsText(b.requests_per_stream?.shared)}. The runs a gateway creates in shared mode no longer take this path (its tap, above).`,
     `2. **Shared-topic reads start at the topic's beginning** (\`fromBeginning: true\` over all its partitions, filtered by run id): ${sh ? n(sh.firstEvent) : "?"} ms from join to \`metadata\` against ${pr ? n(pr.firstEvent) : "?"} ms on a per-run topic${b.shared_after_loads ? `, ${n(b.shared_after_loads.firstEvent)} ms after the loads (${n(b.shared_after_loads.fetchedBytes / 1024, 0)} KiB fetched per stream)` : ""}, and every record of every run since the topic's retention start is fetched, decoded and dropped by every stream. A stream of a run just created can start at the partitions' end offsets taken before \`run.create\` is sent.`,
     `3. **\`waitForTopic\` lists every topic on the cluster for each request** (\`admin.listTopics()\`): ${sh ? n(sh.topicWait) : "?"} ms at p50 here with ${sh ? n(sh.topicsListed, 0) : "?"} topics${b.per_run_after_loads ? ` (${n(b.per_run_after_loads.topicWait)} ms with ${n(b.per_run_after_loads.topicsListed, 0)} after the per-run loads: on one local broker it did not grow with the topic count)` : ""}, each a metadata request for every topic to learn about one. The shared topic exists from the workers' start and a per-run topic before the reply: \`fetchTopicMetadata({ topics: [topic] })\`, or no wait in shared mode.`,
+    "",
+  ];
+}
+
+function tracingSection(results: Results): string[] {
+  const r = results.tracing;
+  if (!r) return [];
+  const s = r.summary as Row;
+  const cfg = r.config as Row;
+  type Side = {
+    first_values_ms: Summary;
+    metadata_ms: Summary;
+    released_ms: Summary;
+    breakdown_p50_ms: Record<string, number>;
+    worker_cpu_ms_per_run: number;
+    chunks_per_s: number;
+    last_chunk_ms: number;
+    worker_cpu_ms_per_stream: number;
+    spans_per_run?: number;
+    spans_per_stream?: number;
+  };
+  const off = s.off as Side;
+  const on = s.on as Side;
+  const ratioCell = (a: number | undefined, b: number | undefined) => (typeof a === "number" && typeof b === "number" && b !== 0 ? `×${ratioText(a, b)}` : "—");
+  const line = (label: string, a: number | undefined, b: number | undefined, digits = 1) => [label, n(a, digits), n(b, digits), ratioCell(b, a)];
+  const steps: Array<[string, string]> = [
+    ["command_to_metadata_emitted", "command produced → `metadata` emitted (admission span)"],
+    ["metadata_emitted_to_running", "`metadata` emitted → run `running`"],
+    ["running_to_values_emitted", "`running` → first `values` emitted (run, node and checkpoint spans)"],
+    ["values_emitted_to_consumed", "first `values` emitted → consumed"],
+  ];
+  const p50 = s.ratio_p50_first_values as number | null;
+  const cost = (x: unknown) => (typeof x === "number" ? `${x >= 1 ? "+" : "−"}${Math.abs(Math.round((x - 1) * 1000) / 10)}%` : "—");
+  const ci = s.ratio_p50_first_values_ci95 as [number, number] | null | undefined;
+  const met = p50 === null ? "not measured" : p50 <= TRACING_TARGET_P50_RATIO ? "met" : "**missed**";
+  return [
+    "## 7. Tracing: OpenTelemetry on vs off",
+    "",
+    `The latency figure of section 1 (run.create to the first \`values\`, two-node graph, one run at a time, shared topic, ${cfg.runs} runs a side) and the streaming figure of section 3 (one model call of ${cfg.tokens} tokens in \`messages\` mode, shared topic, ${cfg.streams} runs a side), from two workers run side by side on the same servers. **Off**: no OpenTelemetry SDK registered, so every span and header call is the API's no-op. **On**: the worker registers a \`NodeTracerProvider\` with a \`BatchSpanProcessor\` (as \`startTracing\` does) over an exporter that discards the spans: the cost of recording, not of shipping them. Both workers get the same commands, each carrying a sampled W3C \`traceparent\` (flags \`01\`), so the worker with the SDK records every span: ${n(on.spans_per_run)} per two-node run (admission, run, nodes, checkpoint writes), ${n(on.spans_per_stream)} per streaming run, and its run event and audit records carry \`traceparent\` headers. Runs alternate off/on, then on/off, run by run, so drift and bursts of load on the shared machine fall on both sides; documents are deleted every ${cfg.reapEvery} runs, between runs. Worker CPU: user + system time of the worker process over its own runs (\`/proc\`), per run.`,
+    "",
+    table(
+      ["", "tracing off", "tracing on", "on / off"],
+      [
+        line("first `values` p50 (ms)", off.first_values_ms.p50, on.first_values_ms.p50),
+        line("first `values` p95 (ms)", off.first_values_ms.p95, on.first_values_ms.p95),
+        line("first `values` p99 (ms)", off.first_values_ms.p99, on.first_values_ms.p99),
+        line("first `values` mean (ms)", off.first_values_ms.mean, on.first_values_ms.mean),
+        line("`metadata` p50 (ms)", off.metadata_ms.p50, on.metadata_ms.p50),
+        line("thread released p50 (ms)", off.released_ms.p50, on.released_ms.p50),
+        line("worker CPU per two-node run (ms)", off.worker_cpu_ms_per_run, on.worker_cpu_ms_per_run),
+        line("streaming: chunks/s", off.chunks_per_s, on.chunks_per_s, 0),
+        line("streaming: time to the last chunk (ms)", off.last_chunk_ms, on.last_chunk_ms, 0),
+        line("worker CPU per streaming run (ms)", off.worker_cpu_ms_per_stream, on.worker_cpu_ms_per_stream, 0),
+      ],
+    ),
+    "",
+    `**The cost of tracing on: ${cost(p50)} at p50 and ${cost(s.ratio_p95_first_values)} at p95 in the time to the first \`values\` (${n(s.added_p50_first_values_ms, 2)} ms at p50); streaming at ×${s.ratio_chunks_per_s} the chunks/s of tracing off (time to the last chunk ${cost(s.ratio_last_chunk_ms)}); worker CPU ${cost(s.ratio_worker_cpu_per_run)} per two-node run and ${cost(s.ratio_worker_cpu_per_stream)} per streaming run.** Target: tracing on costs ≤ ${Math.round((TRACING_TARGET_P50_RATIO - 1) * 100)}% at p50 (×${p50}): ${met}${ci ? `; the samples alone put the p50 ratio between ×${ci[0]} and ×${ci[1]} (95% bootstrap interval)${ci[0] <= TRACING_TARGET_P50_RATIO && ci[1] > TRACING_TARGET_P50_RATIO ? ", so this run does not settle the target either way" : ""}` : ""}. The machine's load average at the end was ${r.machine.loadAverage.join(", ")} on ${r.machine.cpus} cores: ratios of p95 and above, and of the few streaming runs, move with whatever else it runs; the worker's CPU per run is the steadier figure.`,
+    "",
+    "Where the p50 goes on each side, from the worker's own timestamps:",
+    "",
+    table(
+      ["step (p50, ms)", "tracing off", "tracing on", "on − off"],
+      steps.map(([key, label]) => [label, n(off.breakdown_p50_ms[key]), n(on.breakdown_p50_ms[key]), n((on.breakdown_p50_ms[key] ?? Number.NaN) - (off.breakdown_p50_ms[key] ?? Number.NaN))]),
+    ),
     "",
   ];
 }
