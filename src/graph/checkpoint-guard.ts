@@ -34,9 +34,9 @@ export class CheckpointGuard {
   readonly saver: BaseCheckpointSaver;
   private readonly fenced = new Set<string>();
   /**
-   * Runs whose graph went on writing past a settle's timeout (by `configurable.run_id`): their
-   * writes stay dropped after their thread moves on to its next run. One per graph that ignores
-   * its abort, which is itself a leak the log reports.
+   * Settled runs that wrote while they settled (by `configurable.run_id`): their writes stay
+   * dropped after their thread moves on to its next run, whether the settle saw them go quiet
+   * (a stall can look quiet) or gave up on them. The most recent MAX_RUNAWAYS are kept.
    */
   private readonly runaways = new Set<string>();
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
@@ -97,6 +97,9 @@ export class CheckpointGuard {
         const before = watch.started;
         await sleep(Math.max(0, Math.min(quietMs, deadline - Date.now())));
         if (watch.started === before && !this.inflight.has(threadId)) {
+          // Quiet for quietMs, perhaps only stalled (a slow call, a loaded machine): the runs that
+          // wrote during the settle are over, and stay fenced by id once the thread's next run starts.
+          for (const runId of watch.runIds) this.markRunaway(runId);
           // Nothing can start between this check and the fence: both happen in this turn.
           await this.fence(threadId);
           return;
@@ -107,7 +110,7 @@ export class CheckpointGuard {
       this.unwatch(threadId, watch);
     }
     this.fenced.add(threadId);
-    for (const runId of watch.runIds) this.runaways.add(runId);
+    for (const runId of watch.runIds) this.markRunaway(runId);
     this.logger.warn(
       { threadId, runIds: [...watch.runIds], timeoutMs: this.settleTimeoutMs },
       "an aborted graph went on writing checkpoints: fenced off its thread without waiting for it",
@@ -168,6 +171,13 @@ export class CheckpointGuard {
     return promise;
   }
 
+  /** Fences a settled run off for good, keeping the most recent MAX_RUNAWAYS (older graphs are long gone). */
+  private markRunaway(runId: string): void {
+    this.runaways.delete(runId);
+    this.runaways.add(runId);
+    if (this.runaways.size > MAX_RUNAWAYS) this.runaways.delete(this.runaways.values().next().value as string);
+  }
+
   private watch(threadId: string): Watch {
     const watch = this.watches.get(threadId) ?? { started: 0, runIds: new Set<string>(), watchers: 0 };
     watch.watchers++;
@@ -179,6 +189,9 @@ export class CheckpointGuard {
     if (--watch.watchers === 0 && this.watches.get(threadId) === watch) this.watches.delete(threadId);
   }
 }
+
+/** Settled runs kept fenced by id: one entry per cancelled run that wrote while it settled. */
+const MAX_RUNAWAYS = 10_000;
 
 /** Long enough for a loaded database to take an aborted graph's last few checkpoints. */
 const DEFAULT_SETTLE_TIMEOUT_MS = 10_000;

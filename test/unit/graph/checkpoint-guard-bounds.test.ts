@@ -101,9 +101,12 @@ describe("CheckpointGuard.settle with a graph that goes on writing after its abo
     await graph.stop();
     const settledAt = await stepOf(inner, "a");
     expect(settledAt).toBeGreaterThan(1);
-    // Not a runaway: once the thread is unfenced for its next run, that run's writes land.
+    // Once the thread is unfenced for its next run, that run's writes land; the settled run's
+    // never do again, even though it went quiet (a stall would look the same).
     guard.unfence("a");
-    await put(guard.saver, "a", 1000, "r1");
+    await put(guard.saver, "a", 1000, "r2");
+    expect(await stepOf(inner, "a")).toBe(1000);
+    await put(guard.saver, "a", 2000, "r1");
     expect(await stepOf(inner, "a")).toBe(1000);
   });
 });
