@@ -1,49 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createClient } from "../../../src/client/client.js";
 import { slowGraph, testGraphs } from "../../fixtures/graphs.js";
 import { startKafkaWorker, uniquePrefix, type KafkaWorkerSetup } from "../../helpers/kafka-worker.js";
+import { cli, cliEnv, startCli } from "../../helpers/cli.js";
 import { UNLIMITED_STEPS } from "../../helpers/runtime.js";
-
-const root = resolve(import.meta.dirname, "../../..");
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment a user would have: no RUNBUS_* settings but the ones given, no colours. */
-function cliEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { NO_COLOR: "1" };
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("RUNBUS_")) env[key] = value;
-  // Test files run side by side: a listener of their own on any free port.
-  return { ...env, RUNBUS_METRICS_PORT: "0", ...settings };
-}
-
-function startCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { result: Promise<CliResult>; output: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  const output = { stdout: "", stderr: "" };
-  child.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
-  const result = new Promise<CliResult>((resolvePromise, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, ...output }));
-  });
-  return Object.assign(child, { result, output });
-}
-
-async function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 45_000): Promise<CliResult> {
-  const child = startCli(args, env);
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  try {
-    return await child.result;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -2,25 +2,11 @@
  * `runbus gateway` as an operator starts it: prints where it listens once ready, serves the API
  * to the SDK, and exits 0 on SIGTERM; without Kafka and MongoDB settings it refuses to start.
  */
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { echoGraph } from "../../fixtures/graphs.js";
+import { cliEnv, startCli } from "../../helpers/cli.js";
 import { startGatewayStack, type GatewayStack } from "../../helpers/gateway.js";
-
-const root = resolve(import.meta.dirname, "../../..");
-
-function startCli(args: string[], settings: Record<string, string>) {
-  const env: NodeJS.ProcessEnv = { NO_COLOR: "1" };
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("RUNBUS_")) env[key] = value;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, env: { ...env, RUNBUS_METRICS_PORT: "0", ...settings }, stdio: ["ignore", "pipe", "pipe"] });
-  const output = { stdout: "", stderr: "" };
-  child.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolvePromise) => child.on("close", (code) => resolvePromise(code)));
-  return { child, output, exited };
-}
 
 let stack: GatewayStack;
 beforeAll(async () => {
@@ -31,12 +17,15 @@ afterAll(() => stack?.stop(), 30_000);
 
 it("prints `listening on`, serves the SDK, and exits 0 on SIGTERM", async () => {
   const { config } = stack;
-  const cli = startCli(["gateway", "--port", "0", "--graphs", "test/fixtures/worker-graphs.ts"], {
-    RUNBUS_KAFKA_BROKERS: config.kafka!.brokers.join(","),
-    RUNBUS_TOPIC_PREFIX: config.topicPrefix,
-    RUNBUS_MONGODB_URI: config.mongodb!.uri,
-    RUNBUS_MONGODB_DB: config.mongodb!.dbName,
-  });
+  const cli = startCli(
+    ["gateway", "--port", "0", "--graphs", "test/fixtures/worker-graphs.ts"],
+    cliEnv({
+      RUNBUS_KAFKA_BROKERS: config.kafka!.brokers.join(","),
+      RUNBUS_TOPIC_PREFIX: config.topicPrefix,
+      RUNBUS_MONGODB_URI: config.mongodb!.uri,
+      RUNBUS_MONGODB_DB: config.mongodb!.dbName,
+    }),
+  );
   try {
     await expect.poll(() => cli.output.stdout, { timeout: 45_000, interval: 100 }).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n/);
     const url = /listening on (\S+)/.exec(cli.output.stdout)![1]!;
@@ -45,14 +34,14 @@ it("prints `listening on`, serves the SDK, and exits 0 on SIGTERM", async () => 
     const values = await sdk.runs.wait(thread.thread_id, "echo", { input: { messages: [{ type: "human", content: "cli" }] } });
     expect((values as { messages: Array<{ content: string }> }).messages.map((m) => m.content)).toEqual(["cli", "echo: cli", "echo done"]);
   } finally {
-    cli.child.kill("SIGTERM");
+    cli.kill("SIGTERM");
   }
-  expect(await cli.exited).toBe(0);
+  expect((await cli.result).code).toBe(0);
   expect(cli.output.stderr).not.toMatch(/"level":(50|60)/);
 });
 
 it("refuses to start without Kafka and MongoDB settings, naming them", async () => {
-  const cli = startCli(["gateway", "--port", "0"], {});
-  expect(await cli.exited).toBe(2);
+  const cli = startCli(["gateway", "--port", "0"], cliEnv({}));
+  expect((await cli.result).code).toBe(2);
   expect(cli.output.stderr).toMatch(/RUNBUS_KAFKA_BROKERS and RUNBUS_MONGODB_URI.*\(config_invalid\)/);
 });

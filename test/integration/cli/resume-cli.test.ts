@@ -3,31 +3,13 @@
  * command that answers it; `runbus threads --status interrupted` lists it; `runbus resume`
  * answers; `runbus journal` shows the run from the human's message on.
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { echoGraph, interruptGraph, INTERRUPT_QUESTION } from "../../fixtures/graphs.js";
+import { cli as runCli, cliEnv } from "../../helpers/cli.js";
 import { startGatewayStack, type GatewayStack } from "../../helpers/gateway.js";
 
-const root = resolve(import.meta.dirname, "../../..");
-
-function cli(args: string[], settings: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { NO_COLOR: "1" };
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("RUNBUS_")) env[key] = value;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, env: { ...env, RUNBUS_METRICS_PORT: "0", ...settings }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-  return new Promise((resolvePromise) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    }),
-  );
-}
+const cli = (args: string[], settings: Record<string, string>) => runCli(args, cliEnv(settings));
 
 let stack: GatewayStack;
 let env: Record<string, string>;
