@@ -5,7 +5,15 @@ import type { TestProject } from "vitest/node";
 import { probeKafka } from "../../src/adapters/kafka/probe.js";
 import { probeMongo } from "../../src/adapters/mongo/probe.js";
 import { dockerAvailable, startDockerKafka, startDockerMongo } from "./docker-servers.js";
-import { LOCAL_MONGO_SERVER, missingLocalKafka, missingLocalSecantus, startLocalKafka, startLocalSecantus, type StartedServer } from "./local-servers.js";
+import {
+  LOCAL_MONGO_SERVER,
+  missingLocalKafka,
+  missingLocalSecantus,
+  startLocalKafka,
+  startLocalSecantus,
+  type SecureKafka,
+  type StartedServer,
+} from "./local-servers.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,8 +26,21 @@ declare module "vitest" {
      * with tools/kafka/restart.sh; null when the broker came from the environment or Docker.
      */
     kafkaWorkdir: string | null;
+    /**
+     * The local broker's secured listeners: SASL_SSL (SCRAM-SHA-512/256, PLAIN) and SSL with mTLS,
+     * ACLs enforced there, for the users in SECURE_KAFKA_USERS (random passwords, one client
+     * certificate each); the plaintext listener in kafkaBrokers is a super user that grants ACLs.
+     * null when the broker came from the environment or Docker, which offer none.
+     */
+    secureKafka: SecureKafka | null;
   }
 }
+
+/**
+ * The principals of the local broker's secured listeners: one per role the security tests play
+ * (a worker, a gateway, a producer, a read-only client, two tenants) and one granted nothing.
+ */
+const SECURE_KAFKA_USERS = ["worker", "gateway", "producer", "reader", "auditor", "tenant-a", "tenant-b", "nobody"] as const;
 
 /**
  * Finds a real Kafka broker and a real MongoDB wire-protocol server for the integration tests:
@@ -58,6 +79,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     let kafkaSource: string;
     let brokers: string[];
     let kafkaWorkdir: string | null = null;
+    let secureKafka: SecureKafka | null = null;
     if (envKafka) {
       kafkaSource = "env";
       brokers = envKafka.split(",").map((b) => b.trim()).filter(Boolean);
@@ -65,10 +87,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       kafkaSource = useDocker ? "docker" : "local";
       const missing = useDocker ? undefined : missingLocalKafka();
       if (missing) throw new Error(noServer("Kafka broker", "RUNBUS_KAFKA_BROKERS", missing));
-      const server = useDocker ? await startDockerKafka() : await startLocalKafka(join(workdir, "kafka"));
-      started.push(server);
-      brokers = [server.address];
-      if (!useDocker) kafkaWorkdir = server.workdir;
+      if (useDocker) {
+        const server = await startDockerKafka();
+        started.push(server);
+        brokers = [server.address];
+      } else {
+        const server = await startLocalKafka(join(workdir, "kafka"), SECURE_KAFKA_USERS);
+        started.push(server);
+        brokers = [server.address];
+        kafkaWorkdir = server.workdir;
+        secureKafka = server.secure;
+      }
     }
 
     let mongoSource: string;
@@ -88,14 +117,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all([probeKafka(brokers), probeMongo(mongodbUri)]);
 
     const sources = { kafka: kafkaSource, mongodb: mongoSource };
+    // Addresses only: the passwords stay out of the output.
+    const secured = secureKafka ? `; SASL_SSL ${secureKafka.saslSsl}, mTLS ${secureKafka.ssl}` : "";
     process.stdout.write(
-      `runbus test servers: Kafka ${brokers.join(",")} (${describe(kafkaSource, "Apache Kafka 3.9.1 KRaft")}), ` +
+      `runbus test servers: Kafka ${brokers.join(",")} (${describe(kafkaSource, "Apache Kafka 3.9.1 KRaft")}${secured}), ` +
         `MongoDB wire protocol ${mongodbUri.replace(/\/\/[^@/]+@/, "//[redacted]@")} (${describe(mongoSource, LOCAL_MONGO_SERVER)})\n`,
     );
     project.provide("kafkaBrokers", brokers);
     project.provide("mongodbUri", mongodbUri);
     project.provide("serverSources", sources);
     project.provide("kafkaWorkdir", kafkaWorkdir);
+    project.provide("secureKafka", secureKafka);
   } catch (error) {
     await teardown();
     throw error;

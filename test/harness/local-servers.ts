@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -49,9 +50,9 @@ export function missingLocalSecantus(): string | undefined {
   );
 }
 
-async function startWith(tool: "kafka" | "secantus", workdir: string): Promise<StartedServer> {
+async function startWith(tool: "kafka" | "secantus", workdir: string, env: Record<string, string> = {}): Promise<StartedServer> {
   const script = join(root, "tools", tool, "start.sh");
-  const { stdout } = await run("bash", [script, workdir], { timeout: 180_000 });
+  const { stdout } = await run("bash", [script, workdir], { timeout: 180_000, env: { ...process.env, ...env } });
   const address = stdout.trim().split("\n").pop() ?? "";
   const pidFile = join(workdir, `${tool}.pid`);
   let pid = Number(readFileSync(pidFile, "utf8"));
@@ -69,5 +70,44 @@ async function startWith(tool: "kafka" | "secantus", workdir: string): Promise<S
   };
 }
 
-export const startLocalKafka = (workdir: string): Promise<StartedServer> => startWith("kafka", workdir);
+/** The secured listeners of the local broker (tools/kafka/start.sh with RUNBUS_KAFKA_SECURE=1). */
+export interface SecureKafka {
+  /** host:port of the SASL_SSL listener: SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN. */
+  saslSsl: string;
+  /** host:port of the SSL listener, which requires a client certificate; its CN is the principal. */
+  ssl: string;
+  /** The PEM CA that signed the broker's certificate (for 127.0.0.1 and localhost) and the client certificates. */
+  caFile: string;
+  /** Each user's password, for SCRAM and PLAIN alike. */
+  users: Record<string, string>;
+  /** Each user's client certificate (CN=<user>) and unencrypted PKCS#8 key, as PEM files. */
+  clientCerts: Record<string, { certFile: string; keyFile: string }>;
+}
+
+export interface LocalKafka extends StartedServer {
+  /** The secured listeners, or null when the broker was started without users. */
+  secure: SecureKafka | null;
+}
+
+/**
+ * Starts the local broker. With `secureUsers` it also listens on SASL_SSL and on SSL with mTLS, ACLs
+ * enforced there (the plaintext listener stays a super user), each user with a random password.
+ */
+export async function startLocalKafka(workdir: string, secureUsers: readonly string[] = []): Promise<LocalKafka> {
+  // Explicit either way, so a RUNBUS_KAFKA_SECURE in the caller's environment changes nothing.
+  if (secureUsers.length === 0) return Object.assign(await startWith("kafka", workdir, { RUNBUS_KAFKA_SECURE: "0" }), { secure: null });
+  const users = Object.fromEntries(secureUsers.map((user) => [user, randomBytes(16).toString("hex")]));
+  const server = await startWith("kafka", workdir, {
+    RUNBUS_KAFKA_SECURE: "1",
+    RUNBUS_KAFKA_SCRAM_USERS: Object.entries(users).map(([user, password]) => `${user}:${password}`).join(","),
+  });
+  const written = JSON.parse(readFileSync(join(workdir, "secure.json"), "utf8")) as Omit<SecureKafka, "users">;
+  const missing = secureUsers.filter((user) => !written.clientCerts[user]);
+  if (missing.length > 0) {
+    await server.stop();
+    throw new Error(`tools/kafka/start.sh wrote no client certificate for ${missing.join(", ")} in ${workdir}/secure.json.`);
+  }
+  return Object.assign(server, { secure: { ...written, users } });
+}
+
 export const startLocalSecantus = (workdir: string): Promise<StartedServer> => startWith("secantus", workdir);
