@@ -22,6 +22,19 @@ export interface ThreadRecord {
   active_run_id: string | null;
   created_at: Date;
   updated_at: Date;
+  /**
+   * The identity the thread belongs to (the `owner` of the command that created it); absent for a
+   * thread created without one. An authenticating gateway shows a thread only to its owner.
+   */
+  owner?: string;
+}
+
+/**
+ * Whether a command or request on behalf of `owner` may see and act on `thread`: without an owner
+ * (the bare Kafka path, a gateway without authentication) any thread; with one, only its own.
+ */
+export function threadBelongsTo(thread: Pick<ThreadRecord, "owner">, owner: string | undefined): boolean {
+  return owner === undefined || thread.owner === owner;
 }
 
 export interface RunRecord {
@@ -89,6 +102,8 @@ export interface ThreadQuery {
   ids?: readonly string[];
   status?: ThreadStatus;
   metadata?: Record<string, unknown>;
+  /** Only the threads of this identity (see ThreadRecord.owner). */
+  owner?: string;
   /** Most recently updated first unless told otherwise; ties by thread id. */
   sort?: ThreadSort;
   limit?: number;
@@ -114,8 +129,11 @@ export interface ThreadStore {
    * with it (see `claim`).
    */
   getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number; lastTransition?: Transition } | undefined>;
-  /** Creates the thread unless it exists; returns the stored record and whether it was created. */
-  create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }>;
+  /**
+   * Creates the thread (owned by `owner`, when given) unless it exists; returns the stored record
+   * and whether it was created. An existing thread is returned unchanged, whoever owns it.
+   */
+  create(threadId: string, metadata: Record<string, unknown>, owner?: string): Promise<{ thread: ThreadRecord; created: boolean }>;
   list(query?: ThreadQuery): Promise<ThreadRecord[]>;
   /** How many threads match `query` (its limit and offset aside). */
   count(query?: ThreadQuery): Promise<number>;

@@ -6,12 +6,15 @@ import type { Admin } from "kafkajs";
 import { BatchingProducer } from "./adapters/kafka/batching-producer.js";
 import { KafkaAuditSink } from "./adapters/kafka/audit-sink.js";
 import { createKafka } from "./adapters/kafka/client.js";
+import { mongoClientOptions } from "./adapters/mongo/client-options.js";
+import { withMongoAccess } from "./adapters/mongo/security-errors.js";
 import { KafkaCommandConsumer } from "./adapters/kafka/command-consumer.js";
 import { KafkaControlChannel } from "./adapters/kafka/control-channel.js";
 import { DeadLetterWriter } from "./adapters/kafka/dead-letters.js";
 import { KafkaEventSink } from "./adapters/kafka/event-sink.js";
 import { RunTopicJanitor } from "./adapters/kafka/janitor.js";
 import { KafkaReplySink } from "./adapters/kafka/reply-sink.js";
+import { withKafkaAccess } from "./adapters/kafka/security-errors.js";
 import { KafkaTopicAdmin } from "./adapters/kafka/topic-admin.js";
 import { Topics } from "./adapters/kafka/topics.js";
 import { MemoryJournal } from "./adapters/memory/journal.js";
@@ -206,9 +209,9 @@ export class Worker {
     await waitUntilReady(
       `Kafka at ${brokers}`,
       async () => {
-        await admin.connect();
+        await withKafkaAccess("connect (authenticate)", () => admin.connect());
         await topicAdmin.ensureBaseTopics();
-        await producer.connect();
+        await withKafkaAccess("connect a producer (Write on its topics)", () => producer.connect());
       },
       { logger, ...(options.signal ? { signal: options.signal } : {}) },
     );
@@ -323,13 +326,13 @@ async function openStores(config: RunbusConfig, logger: Logger, signal?: AbortSi
     return waitUntilReady(
       `MongoDB at ${redactUri(mongodb.uri)}`,
       () =>
-        openMongoStores({
+        withMongoAccess(() => openMongoStores({
           uri: mongodb.uri,
           dbName: mongodb.dbName,
           logger,
-          clientOptions: { serverSelectionTimeoutMS: 5000 },
+          clientOptions: { serverSelectionTimeoutMS: 5000, ...mongoClientOptions(mongodb) },
           ...(metrics ? { onCommand: (name: string, s: number, ok: boolean) => metrics.mongoCommand(name, s, ok) } : {}),
-        }),
+        })),
       { logger, ...(signal ? { signal } : {}) },
     );
   }

@@ -3,7 +3,7 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { RunbusError, isRunbusError, messageOf } from "../errors.js";
 import type { GraphRegistry } from "../graph/registry.js";
 import { toLangGraphStreamModes } from "../graph/stream-modes.js";
-import type { ReplySink, RunRecord, RunStore } from "../ports.js";
+import { threadBelongsTo, type ReplySink, type RunRecord, type RunStore } from "../ports.js";
 import type {
   CancelAction,
   Command,
@@ -184,9 +184,12 @@ export class Supervisor {
       const existing = await this.deps.runs.get(runId);
       if (existing) return known(existing);
       let thread = await this.deps.threads.get(threadId);
+      // Another identity's thread answers as a missing one: its owner alone may run it.
+      if (thread && !threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
       if (!thread) {
         if (command.if_not_exists === "reject") throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
-        thread = (await this.deps.threads.ensure(threadId)).thread;
+        thread = (await this.deps.threads.ensure(threadId, {}, command.owner)).thread;
+        if (!threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
       }
       // A run that has ended but is still writing its outcome frees the thread in a moment: wait
       // for it, so a create sent on seeing `end` is not answered thread_busy.

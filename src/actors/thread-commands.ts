@@ -1,6 +1,6 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { RunbusError } from "../errors.js";
-import { isHeldRun, type Clock, type RunStore } from "../ports.js";
+import { isHeldRun, threadBelongsTo, type Clock, type RunStore } from "../ports.js";
 import type { ThreadCreateCommand, ThreadDeleteCommand, ThreadUpdateCommand } from "../protocol/commands.js";
 import type { Reply } from "../protocol/replies.js";
 import { isTerminalRunStatus } from "../protocol/run-status.js";
@@ -27,8 +27,9 @@ export interface ThreadCommandDeps {
  * admission, as it admits the thread's runs, so none interleaves with a run's admission.
  */
 export async function createThread(deps: Pick<ThreadCommandDeps, "threads">, command: ThreadCreateCommand): Promise<Reply> {
-  const { created } = await deps.threads.ensure(command.thread_id, command.metadata ?? {});
-  if (!created && command.if_exists !== "do_nothing") {
+  const { thread, created } = await deps.threads.ensure(command.thread_id, command.metadata ?? {}, command.owner);
+  // Another identity's thread is never handed over, not even under do_nothing.
+  if (!created && (command.if_exists !== "do_nothing" || !threadBelongsTo(thread, command.owner))) {
     throw new RunbusError("thread_exists", `Thread ${command.thread_id} already exists.`);
   }
   return { command_id: command.command_id ?? null, thread_id: command.thread_id, accepted: true };

@@ -2,7 +2,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { RunbusError } from "../errors.js";
 import type { GraphRegistry } from "../graph/registry.js";
-import type { RunStore, ThreadRecord } from "../ports.js";
+import { threadBelongsTo, type RunStore, type ThreadRecord } from "../ports.js";
 import type { ThreadCopyCommand, ThreadUpdateStateCommand } from "../protocol/commands.js";
 import type { Reply } from "../protocol/replies.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
@@ -55,12 +55,13 @@ export async function updateThreadState(deps: ThreadStateDeps, command: ThreadUp
  */
 export async function copyThread(deps: ThreadStateDeps, command: ThreadCopyCommand): Promise<Reply> {
   const source = await idleThread(deps, command.thread_id);
+  if (!threadBelongsTo(source, command.owner)) throw new RunbusError("thread_not_found", `Thread ${command.thread_id} does not exist.`);
   const saver = deps.checkpointer;
   if (!saver) throw new RunbusError("invalid_state", "This worker keeps no checkpoints, so a thread cannot be copied.");
   // The copy has no runs to tell its graph by: like the API server's threads, it names it in its metadata.
   const graphId = source.metadata.graph_id ?? (await deps.runs.listByThread(command.thread_id, { limit: 1 }))[0]?.graph_id;
   const metadata = graphId === undefined ? source.metadata : { ...source.metadata, graph_id: graphId };
-  const { created } = await deps.threads.ensure(command.new_thread_id, metadata);
+  const { created } = await deps.threads.ensure(command.new_thread_id, metadata, command.owner ?? source.owner);
   if (!created) throw new RunbusError("thread_exists", `Thread ${command.new_thread_id} already exists.`);
   const tuples: CheckpointTuple[] = [];
   for await (const tuple of saver.list({ configurable: { thread_id: command.thread_id } })) tuples.push(tuple);

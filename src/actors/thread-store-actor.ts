@@ -50,12 +50,12 @@ export class ThreadStoreActor {
   }
 
   /**
-   * Creates the thread unless it exists. A thread created under the id of a deleted one first has
-   * the deleted thread's late checkpoint writes purged (its tombstone).
+   * Creates the thread (owned by `owner`, when given) unless it exists. A thread created under the
+   * id of a deleted one first has the deleted thread's late checkpoint writes purged (its tombstone).
    */
-  ensure(threadId: string, metadata: Record<string, unknown> = {}): Promise<{ thread: ThreadRecord; created: boolean }> {
+  ensure(threadId: string, metadata: Record<string, unknown> = {}, owner?: string): Promise<{ thread: ThreadRecord; created: boolean }> {
     return this.serial.run(threadId, async () => {
-      const result = await this.deps.store.create(threadId, metadata);
+      const result = await this.deps.store.create(threadId, metadata, owner);
       if (result.created && (await this.deps.store.clearTombstone(threadId))) await this.deps.purgeCheckpoints?.(threadId);
       if (result.created) await this.publish(threadId, null, "idle", "created", 0);
       return result;

@@ -3,6 +3,8 @@ import { createClient, type RunbusClient } from "../client/client.js";
 import { loadConfig, type RunbusConfig } from "../config.js";
 import { RunbusError, isRunbusError, messageOf } from "../errors.js";
 import { createLogger, type Logger } from "../logger.js";
+import { kafkaSecurityError } from "../adapters/kafka/security-errors.js";
+import { mongoSecurityError } from "../adapters/mongo/security-errors.js";
 import { ID_PATTERN } from "../protocol/ids.js";
 
 /**
@@ -50,6 +52,7 @@ export function openClient(config: RunbusConfigWithKafka): RunbusClient {
     eventTopicMode: config.eventTopicMode,
     streamGapTimeoutMs: config.streamGapTimeoutMs,
     ssl: config.kafka.ssl,
+    tls: config.kafka.tls,
     ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
     logger: clientLogger(),
   });
@@ -105,6 +108,8 @@ export function describeError(error: unknown): DescribedError {
 
 function codeOf(error: unknown): { code: string; unexpected: boolean } {
   if (isRunbusError(error)) return { code: error.code, unexpected: false };
+  const denied = kafkaSecurityError(error, "use Kafka") ?? mongoSecurityError(error);
+  if (denied) return { code: denied.code, unexpected: false };
   const name = error instanceof Error ? error.name : "";
   if (name.startsWith("KafkaJS")) {
     const unreachable = /Connection|NumberOfRetriesExceeded|BrokerNotFound|Request ?Timeout/i.test(name);

@@ -1,4 +1,5 @@
 import { loadConfig } from "../config.js";
+import { assertServableBinding, isLoopback } from "../gateway/binding.js";
 import { Gateway } from "../gateway/gateway.js";
 import { eventLoopLag } from "../ops/health.js";
 import { RunbusMetrics } from "../ops/metrics.js";
@@ -25,6 +26,8 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
   const onSignal = () => stop.abort();
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
+  // Refused before waiting for Kafka and MongoDB: an open gateway on a public address is a config error.
+  assertServableBinding(options.host ?? config.gateway.host, config.gateway.auth);
   const { graphs, source } = await resolveGraphs(options.graphs ?? config.graphsModule);
   const gateway = await waitUntilReady("the gateway's Kafka and MongoDB", () => Gateway.create(config, { graphs, logger }), { logger, signal: stop.signal });
   const stopTracing = await startTracing("runbus-gateway");
@@ -35,8 +38,12 @@ export async function gatewayCommand(options: GatewayCommandOptions): Promise<nu
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
     });
-    logger.info({ url, graphs: Object.keys(graphs), source, prefix: config.topicPrefix }, "gateway listening");
-    if (host === "127.0.0.1" || host === "::1") logger.info("bound to loopback only: set RUNBUS_GATEWAY_HOST or --host to serve other machines");
+    logger.info({ url, graphs: Object.keys(graphs), source, prefix: config.topicPrefix, authentication: gateway.authenticates ? "on" : "off" }, "gateway listening");
+    if (!gateway.authenticates && isLoopback(host)) {
+      logger.info({ host }, "authentication off, so bound to loopback only: to serve other machines set RUNBUS_GATEWAY_API_KEYS_FILE or RUNBUS_GATEWAY_JWT_*, and RUNBUS_GATEWAY_HOST (docs/security.md)");
+    } else if (!gateway.authenticates) {
+      logger.warn({ host }, "authentication off (RUNBUS_GATEWAY_ALLOW_UNAUTHENTICATED=true): every thread and run is open to whoever reaches this address");
+    } else if (isLoopback(host)) logger.info("bound to loopback only: set RUNBUS_GATEWAY_HOST or --host to serve other machines");
     process.stdout.write(`listening on ${url}\n`);
     await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
     logger.info("gateway stopping");

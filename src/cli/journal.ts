@@ -1,4 +1,5 @@
 import { MongoClient } from "mongodb";
+import { mongoClientOptions } from "../adapters/mongo/client-options.js";
 import { runEventsCollection } from "../adapters/mongo/collections.js";
 import { MongoJournal } from "../adapters/mongo/journal.js";
 import { loadConfig } from "../config.js";
@@ -14,7 +15,7 @@ export async function journalCommand(runId: string): Promise<number> {
   if (!config.mongodb) {
     throw new RunbusError("config_invalid", "The journal lives in MongoDB: set RUNBUS_MONGODB_URI (and RUNBUS_MONGODB_DB if not 'runbus') to the database your workers use");
   }
-  const client = new MongoClient(config.mongodb.uri);
+  const client = new MongoClient(config.mongodb.uri, mongoClientOptions(config.mongodb));
   try {
     await client.connect();
     const journal = new MongoJournal(runEventsCollection(client.db(config.mongodb.dbName)), { flushIntervalMs: null });

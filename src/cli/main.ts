@@ -93,6 +93,19 @@ program
   );
 
 program
+  .command("acls")
+  .description("print the kafka-acls.sh commands that grant a role (worker, gateway, producer, reader, auditor) exactly what it needs under RUNBUS_TOPIC_PREFIX")
+  .argument("<role>", "worker | gateway | producer | reader | auditor")
+  .argument("<principal>", "the Kafka principal, e.g. User:runbus-worker")
+  .option("--required", "only the ACLs without which the role fails")
+  .action(
+    act(async (role: string, principal: string, opts: { required?: boolean }) => {
+      const { aclsCommand } = await import("./acls.js");
+      return aclsCommand(role, principal, opts);
+    }),
+  );
+
+program
   .command("run")
   .description("create a run and stream it to the terminal until it ends (exit 0 on success)")
   .argument("<graph>", "graph id")

@@ -1,3 +1,4 @@
+import { mongoClientOptions } from "../adapters/mongo/client-options.js";
 import { loadConfig } from "../config.js";
 import { RunbusError } from "../errors.js";
 import type { ThreadRecord } from "../ports.js";
@@ -22,7 +23,12 @@ export async function threadsCommand(options: ThreadsOptions): Promise<number> {
   }
   // Loaded only here: the other commands need no MongoDB driver.
   const { openMongoStores } = await import("../adapters/mongo/stores.js");
-  const stores = await openMongoStores({ uri: config.mongodb.uri, dbName: config.mongodb.dbName, logger: clientLogger() });
+  const stores = await openMongoStores({
+    uri: config.mongodb.uri,
+    dbName: config.mongodb.dbName,
+    clientOptions: mongoClientOptions(config.mongodb),
+    logger: clientLogger(),
+  });
   try {
     const threads = await stores.threads.list({ ...(options.status ? { status: options.status } : {}), limit: options.limit ?? 20 });
     // What each interrupted thread waits for, from its latest checkpoint's pending writes.

@@ -3,7 +3,9 @@ import { context } from "@opentelemetry/api";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { createKafka } from "../adapters/kafka/client.js";
 import { cloudEventHeaders } from "../adapters/kafka/cloud-events.js";
+import { commitGroupStart } from "../adapters/kafka/group-start.js";
 import { ResilientConsumer } from "../adapters/kafka/resilient-consumer.js";
+import { withKafkaAccess } from "../adapters/kafka/security-errors.js";
 import { Topics } from "../adapters/kafka/topics.js";
 import { DEFAULT_STREAM_GAP_TIMEOUT_MS, type RunbusConfig } from "../config.js";
 import { RunbusError, messageOf } from "../errors.js";
@@ -22,6 +24,8 @@ export interface ClientOptions {
   topicPrefix?: string;
   eventTopicMode?: "per-run" | "shared";
   ssl?: boolean;
+  /** CA bundle, client certificate and key files (RUNBUS_KAFKA_SSL_*); any file turns TLS on. */
+  tls?: NonNullable<RunbusConfig["kafka"]>["tls"];
   sasl?: NonNullable<RunbusConfig["kafka"]>["sasl"];
   /** How long to wait for a worker's reply to a command. */
   replyTimeoutMs?: number;
@@ -36,7 +40,7 @@ export interface ClientOptions {
    */
   tapSharedEvents?: boolean;
   /** Where the workers keep threads, for `threads.get` and `threads.list`. */
-  mongodb?: { uri: string; dbName?: string };
+  mongodb?: { uri: string; dbName?: string; tlsCAFile?: string };
   logger?: Logger;
 }
 
@@ -68,6 +72,7 @@ export class RunbusClient {
   private readonly waiting = new Map<string, (reply: Reply) => void>();
   private readonly replyGroup: string;
   private connecting: Promise<void> | null = null;
+  private opening: Promise<void> | null = null;
   private tap: SharedEventTap | null = null;
 
   constructor(
@@ -138,7 +143,6 @@ export class RunbusClient {
       this.send({ type: "run.cancel", thread_id: threadId, run_id: runId, action }),
     /** Waits for the run to end (replaying from the start) and returns its final state. */
     join: async (runId: string, options: Omit<ReadOptions, "fromSeq"> = {}): Promise<RunResult> => {
-      await this.ready();
       let values: unknown = undefined;
       for await (const event of this.runs.stream(runId, options)) {
         // LangGraph marks a pause with a values chunk of only `__interrupt__`: not the state.
@@ -187,7 +191,7 @@ export class RunbusClient {
 
   /** Resolves when the brokers answer (readiness). */
   async ping(): Promise<void> {
-    await this.ready();
+    await this.readable();
     await this.admin.describeCluster();
   }
 
@@ -208,7 +212,7 @@ export class RunbusClient {
       });
     });
     try {
-      await this.producer.send({
+      await withKafkaAccess(`Write on topic ${this.topics.commands}`, () => this.producer.send({
         topic: this.topics.commands,
         acks: -1,
         messages: [
@@ -219,7 +223,7 @@ export class RunbusClient {
             headers: cloudEventHeaders({ type: `runbus.command.${command.type}`, source: "runbus/client", subject: command.thread_id, extra: traceHeaders(context.active()) }),
           },
         ],
-      });
+      }));
     } catch (error) {
       // Nobody will await the reply of a command that was not sent: its timer would reject unobserved.
       clearTimeout(timer);
@@ -239,23 +243,44 @@ export class RunbusClient {
   }
 
   private async *streamRun(runId: string, options: ReadOptions): AsyncGenerator<StreamedEvent> {
-    await this.ready();
+    await this.readable();
     const { streamGapTimeoutMs } = this.options;
     const read = { ...(streamGapTimeoutMs !== undefined ? { gapTimeoutMs: streamGapTimeoutMs } : {}), ...options };
     yield* readRun(this.kafka, this.admin, this.topics, runId, this.options.eventTopicMode ?? "per-run", read);
   }
 
+  /** Connected for sending commands and awaiting their replies. A failed attempt is made again on the next call. */
   private ready(): Promise<void> {
-    this.connecting ??= this.establish();
+    this.connecting ??= this.establish().catch((error: unknown) => {
+      this.connecting = null;
+      throw error;
+    });
     return this.connecting;
   }
 
+  /**
+   * Connected for reading run topics only: a principal that only reads (ACL role `reader`) has no
+   * Write on any topic, which an idempotent producer needs, and no group for replies.
+   */
+  private readable(): Promise<void> {
+    this.opening ??= withKafkaAccess("connect (authenticate)", () => this.admin.connect()).catch((error: unknown) => {
+      this.opening = null;
+      throw error;
+    });
+    return this.opening;
+  }
+
   private async establish(): Promise<void> {
-    await Promise.all([this.producer.connect(), this.admin.connect()]);
+    await Promise.all([
+      this.readable(),
+      // An idempotent producer is allowed by Write on some topic: here, the commands topic.
+      withKafkaAccess(`connect a producer (Write on topic ${this.topics.commands})`, () => this.producer.connect()),
+    ]);
     // Kept consuming through a broker restart (see ResilientConsumer); its group's committed offsets
     // let a replacement go on where the last one stopped.
     const consumer = new ResilientConsumer({
       what: this.topics.replies,
+      group: this.replyGroup,
       logger: this.options.logger ?? silentLogger(),
       create: () => this.kafka.consumer({ groupId: this.replyGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 }),
       setup: async (kafkaConsumer) => {
@@ -301,7 +326,7 @@ export class RunbusClient {
     const ends = await this.repliesEnd(topic);
     // No replies topic yet: no worker has started, and the consumer's own reset has to do.
     if (!ends) return;
-    await this.admin.setOffsets({ groupId: this.replyGroup, topic, partitions: ends.map(({ partition, offset }) => ({ partition, offset })) });
+    await commitGroupStart(this.admin, this.replyGroup, topic, ends.map(({ partition, offset }) => ({ partition, offset })));
   }
 
   /**
@@ -338,7 +363,13 @@ function isInterruptMarker(data: unknown): boolean {
 export function createClient(options: ClientOptions): RunbusClient {
   const logger = options.logger ?? silentLogger();
   const kafka = createKafka(
-    { brokers: options.brokers, clientId: "runbus-client", ssl: options.ssl ?? false, ...(options.sasl ? { sasl: options.sasl } : {}) },
+    {
+      brokers: options.brokers,
+      clientId: "runbus-client",
+      ssl: options.ssl ?? false,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.sasl ? { sasl: options.sasl } : {}),
+    },
     logger,
   );
   return new RunbusClient(kafka, options);

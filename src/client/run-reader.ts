@@ -1,5 +1,6 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { readHeaders } from "../adapters/kafka/cloud-events.js";
+import { kafkaSecurityError } from "../adapters/kafka/security-errors.js";
 import type { Topics } from "../adapters/kafka/topics.js";
 import { DEFAULT_STREAM_GAP_TIMEOUT_MS } from "../config.js";
 import { RunbusError } from "../errors.js";
@@ -52,6 +53,8 @@ export async function* readRun(
   const onAbort = () => queue.notify();
   options.signal?.addEventListener("abort", onAbort);
 
+  // Before run(): a refused group join crashes the consumer inside run(), before it returns.
+  consumer.on(consumer.events.CRASH, (event) => queue.fail(kafkaSecurityError(event.payload.error, `Read on topic ${topic} and on group ${groupId}`) ?? event.payload.error));
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -63,7 +66,6 @@ export async function* readRun(
     });
     // One partition per run topic: offset n holds seq n, so start there. (Shared mode scans.)
     if (mode === "per-run" && fromSeq > 0) consumer.seek({ topic, partition: 0, offset: String(fromSeq) });
-    consumer.on(consumer.events.CRASH, (event) => queue.fail(event.payload.error));
     yield* inSeqOrder(queue, { runId, fromSeq, gapTimeoutMs, signal: options.signal });
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
@@ -92,7 +94,7 @@ async function waitForTopic(admin: Admin, topic: string, timeoutMs: number, sign
   for (;;) {
     signal?.throwIfAborted();
     if ((await admin.listTopics()).includes(topic)) return;
-    if (Date.now() > deadline) throw new RunbusError("run_not_found", `Topic ${topic} does not exist (waited ${timeoutMs} ms); is the run id right?`);
+    if (Date.now() > deadline) throw new RunbusError("run_not_found", `Topic ${topic} does not exist (waited ${timeoutMs} ms), or Kafka hides it from this principal (no Describe ACL on it); is the run id right?`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

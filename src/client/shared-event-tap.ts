@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from "kafkajs";
+import { commitGroupStart } from "../adapters/kafka/group-start.js";
 import { ResilientConsumer } from "../adapters/kafka/resilient-consumer.js";
 import type { Topics } from "../adapters/kafka/topics.js";
 import { messageOf } from "../errors.js";
@@ -41,9 +42,10 @@ export class SharedEventTap {
     const topic = this.topics.sharedRunEvents;
     const ends = await this.admin.fetchTopicOffsets(topic);
     // Committed before the join, so the first fetch starts exactly there: no record in between is lost.
-    await this.admin.setOffsets({ groupId: this.group, topic, partitions: ends.map(({ partition, offset }) => ({ partition, offset })) });
+    await commitGroupStart(this.admin, this.group, topic, ends.map(({ partition, offset }) => ({ partition, offset })));
     const consumer = new ResilientConsumer({
       what: topic,
+      group: this.group,
       logger: this.logger,
       create: () => this.kafka.consumer({ groupId: this.group, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 50 }),
       setup: async (kafkaConsumer) => {

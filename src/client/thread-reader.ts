@@ -1,4 +1,5 @@
 import { MongoClient } from "mongodb";
+import { mongoClientOptions } from "../adapters/mongo/client-options.js";
 import { threadsCollection } from "../adapters/mongo/collections.js";
 import { MongoThreadStore } from "../adapters/mongo/thread-store.js";
 import type { ThreadQuery, ThreadRecord } from "../ports.js";
@@ -11,7 +12,7 @@ export class ThreadReader {
   private client: MongoClient | null = null;
   private store: MongoThreadStore | null = null;
 
-  constructor(private readonly options: { uri: string; dbName?: string }) {}
+  constructor(private readonly options: { uri: string; dbName?: string; tlsCAFile?: string }) {}
 
   async get(threadId: string): Promise<ThreadRecord | undefined> {
     return (await this.open()).get(threadId);
@@ -29,7 +30,7 @@ export class ThreadReader {
 
   private async open(): Promise<MongoThreadStore> {
     if (!this.store) {
-      this.client = new MongoClient(this.options.uri);
+      this.client = new MongoClient(this.options.uri, mongoClientOptions(this.options));
       await this.client.connect();
       this.store = new MongoThreadStore(threadsCollection(this.client.db(this.options.dbName ?? "runbus")));
     }

@@ -1,5 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
+import { mongoClientOptions } from "../adapters/mongo/client-options.js";
+import { withMongoAccess } from "../adapters/mongo/security-errors.js";
 import { openMongoReaders, type MongoReaders } from "../adapters/mongo/readers.js";
 import { createClient, type RunbusClient } from "../client/client.js";
 import type { RunbusConfig } from "../config.js";
@@ -8,7 +10,9 @@ import { GraphRegistry, type GraphEntry } from "../graph/registry.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { createGatewayApp } from "./app.js";
 import { Assistants } from "./assistants.js";
+import { GatewayAuthenticator } from "./auth.js";
 import type { GatewayBackend } from "./backend.js";
+import { assertServableBinding } from "./binding.js";
 import { GraphState } from "./graph-state.js";
 import { answers, type Check } from "../ops/health.js";
 
@@ -35,7 +39,13 @@ export class Gateway {
     private readonly client: RunbusClient,
     private readonly readers: MongoReaders,
     private readonly backend: GatewayBackend,
+    private readonly authenticator: GatewayAuthenticator | null = null,
   ) {}
+
+  /** Whether requests must carry credentials (RUNBUS_GATEWAY_API_KEYS_FILE or JWT settings). */
+  get authenticates(): boolean {
+    return this.authenticator !== null;
+  }
 
   /**
    * Connects to the workers' Kafka (ready to send commands and read replies) and MongoDB, and
@@ -49,7 +59,10 @@ export class Gateway {
       );
     }
     const logger = options.logger ?? silentLogger();
-    const readers = await openMongoReaders({ uri: config.mongodb.uri, dbName: config.mongodb.dbName });
+    // First: a bad key file or JWT setting fails before any connection is made.
+    const authenticator = await GatewayAuthenticator.create(config.gateway.auth);
+    const mongodb = config.mongodb;
+    const readers = await withMongoAccess(() => openMongoReaders({ uri: mongodb.uri, dbName: mongodb.dbName, clientOptions: mongoClientOptions(mongodb) }));
     const client = createClient({
       brokers: config.kafka.brokers,
       topicPrefix: config.topicPrefix,
@@ -58,6 +71,7 @@ export class Gateway {
       // A gateway streams many runs: one reader of the shared topic serves all it creates.
       tapSharedEvents: true,
       ssl: config.kafka.ssl,
+      tls: config.kafka.tls,
       ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
       logger,
     });
@@ -77,7 +91,7 @@ export class Gateway {
       logger,
       heartbeatMs: options.heartbeatMs ?? 5000,
     };
-    return new Gateway(config, client, readers, backend);
+    return new Gateway(config, client, readers, backend, authenticator);
   }
 
   /** What `/readyz` checks on a gateway: the brokers and the database answer. */
@@ -88,8 +102,9 @@ export class Gateway {
   /** Starts serving; resolves with the address once the socket listens. */
   async listen(options: { port?: number; host?: string } = {}): Promise<{ url: string; host: string; port: number }> {
     if (this.state !== "CREATED") throw new RunbusError("invalid_state", `Gateway cannot listen: it is ${this.state}.`);
-    const app = createGatewayApp(this.backend, { corsOrigins: this.config.gateway.corsOrigins });
     const host = options.host ?? this.config.gateway.host;
+    assertServableBinding(host, this.config.gateway.auth);
+    const app = createGatewayApp(this.backend, { corsOrigins: this.config.gateway.corsOrigins, maxBodyBytes: this.config.maxCommandBytes, authenticator: this.authenticator });
     const port = options.port ?? this.config.gateway.port;
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => resolve(info));

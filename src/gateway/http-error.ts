@@ -30,10 +30,15 @@ const STATUS_OF: Partial<Record<ErrorCode, HttpError["status"]>> = {
   invalid_command: 422,
   invalid_json: 422,
   command_too_large: 422,
+  json_too_deep: 422,
   unsupported_stream_mode: 422,
   invalid_state: 422,
   kafka_unreachable: 503,
+  kafka_auth_failed: 503,
+  kafka_not_authorized: 503,
   mongodb_unreachable: 503,
+  mongodb_auth_failed: 503,
+  mongodb_not_authorized: 503,
 };
 
 /** A worker's rejection (its reply's code and reason) as the HTTP error a client of the API expects. */

@@ -91,6 +91,11 @@ export const updateStateBody = z.object({
   checkpoint: optional(z.object({ checkpoint_id: z.string().nullish() }).loose()),
 });
 
+export const stateCheckpointBody = z.object({
+  checkpoint: optional(z.object({ checkpoint_id: z.string().nullish() }).loose()),
+  subgraphs: optional(z.boolean()),
+});
+
 export const historyBody = z.object({
   limit: optional(z.number().int().min(1).max(1000)),
   before: optional(z.union([z.string(), z.object({ configurable: jsonObject.optional() }).loose()])),

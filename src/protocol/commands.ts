@@ -11,6 +11,13 @@ export type CancelAction = (typeof CANCEL_ACTIONS)[number];
 
 const base = { command_id: z.string().min(1).max(128).optional() };
 
+/**
+ * The identity a thread or run belongs to, set by an authenticating gateway from its caller's
+ * credentials (never from a request body). On the bare Kafka path it is only recorded: topic ACLs
+ * are the boundary there.
+ */
+export const ownerSchema = z.string().min(1).max(256);
+
 export const runCreateSchema = z
   .object({
     ...base,
@@ -41,6 +48,7 @@ export const runCreateSchema = z
     durability: z.enum(["sync", "async"]).optional(),
     timeout_ms: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
     after_seconds: z.number().nonnegative().max(7 * 24 * 3600).optional(),
+    owner: ownerSchema.optional(),
   })
   .strict();
 
@@ -65,6 +73,7 @@ export const threadCreateSchema = z
     thread_id: idSchema,
     metadata: jsonObject.optional(),
     if_exists: z.enum(["raise", "do_nothing"]).optional(),
+    owner: ownerSchema.optional(),
   })
   .strict();
 
@@ -89,7 +98,7 @@ export const threadUpdateStateSchema = z
   .strict();
 
 export const threadCopySchema = z
-  .object({ ...base, type: z.literal("thread.copy"), thread_id: idSchema, new_thread_id: idSchema })
+  .object({ ...base, type: z.literal("thread.copy"), thread_id: idSchema, new_thread_id: idSchema, owner: ownerSchema.optional() })
   .strict();
 
 export const commandSchema = z.discriminatedUnion("type", [

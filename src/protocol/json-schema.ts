@@ -39,6 +39,7 @@ export const WIRE_ERROR_CODES = [
   "invalid_json",
   "invalid_command",
   "command_too_large",
+  "json_too_deep",
   "unknown_graph",
   "unsupported_stream_mode",
   "thread_busy",
@@ -54,6 +55,9 @@ export const WIRE_ERROR_CODES = [
 const commandId = "Your correlation id, echoed in the reply and its `runbus_command_id` header.";
 
 const jsonObject = "A JSON object.";
+
+const ownerNote =
+  "An authenticating gateway sets it from its caller's identity, never from a request body. On Kafka it is recorded and checked against the thread's owner, but a producer may leave it out: topic ACLs are the boundary there.";
 
 export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
   {
@@ -87,6 +91,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       durability: "LangGraph's checkpoint durability: `async` (the default) writes each step's checkpoint while the next step runs; `sync` writes it before the next step starts. LangGraph's `exit` is not accepted: another worker could not resume the run.",
       timeout_ms: "A deadline for the run, in milliseconds from its start; past it the run ends `timeout`.",
       after_seconds: "Start the run this many seconds from now (the reply says `scheduled`).",
+      owner: "The identity the run (and a thread it creates) belongs to. A thread that exists with another owner, or with none, is answered `thread_not_found`. " + ownerNote,
     },
   },
   {
@@ -132,6 +137,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       thread_id: "The new thread; also the record key.",
       metadata: "The thread's metadata. " + jsonObject,
       if_exists: "`raise` (the default) answers `thread_exists` for an existing thread; `do_nothing` accepts it unchanged.",
+      owner: "The identity the thread belongs to. An existing thread of another owner (or of none) is answered `thread_exists`, also under `do_nothing`. " + ownerNote,
     },
   },
   {
@@ -193,6 +199,7 @@ export const PROTOCOL_MESSAGES: readonly ProtocolMessage[] = [
       type: "The command name.",
       thread_id: "The thread to copy; also the record key.",
       new_thread_id: "The copy's id.",
+      owner: "The identity the copy belongs to (else the original's owner). A thread of another owner (or of none) is answered `thread_not_found`. " + ownerNote,
     },
   },
   {

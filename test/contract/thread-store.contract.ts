@@ -58,6 +58,23 @@ export function threadStoreContract(
       expect(await store.get(id("a"))).toEqual(expected);
     });
 
+    it("records a thread's owner when one is given, keeps it on a second create, and filters lists and counts by it", async () => {
+      const [ann, bob] = [`${prefix}-ann`, `${prefix}-bob`];
+      const { thread } = await store.create(id("a"), { team: "core" }, ann);
+      expect(thread.owner).toBe(ann);
+      expect((await store.create(id("a"), {}, bob)).thread.owner).toBe(ann);
+      await store.create(id("b"), { team: "core" }, bob);
+      await store.create(id("c"), { team: "core" });
+      expect((await store.get(id("a")))?.owner).toBe(ann);
+      expect(await store.get(id("c"))).not.toHaveProperty("owner");
+      expect(ids(await store.list({ owner: ann }))).toEqual([id("a")]);
+      expect(ids(await store.list({ owner: bob, metadata: { team: "core" } }))).toEqual([id("b")]);
+      expect(await store.count({ owner: ann })).toBe(1);
+      expect(await store.count({ owner: `${prefix}-nobody` })).toBe(0);
+      // A status write leaves the owner alone.
+      expect((await store.update(id("a"), { status: "busy" }))?.owner).toBe(ann);
+    });
+
     it("lets exactly one of 50 concurrent claims take the active-run slot", async () => {
       // Several rounds: the first ones may run on few connections, the later ones truly at once.
       for (const round of [1, 2, 3, 4, 5]) {

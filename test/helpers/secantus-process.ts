@@ -2,9 +2,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MongoClient } from "mongodb";
+import { MongoClient, type MongoClientOptions } from "mongodb";
 import { LOCAL_MONGO_SERVER, localSecantusBinary, missingLocalSecantus } from "../harness/local-servers.js";
 import { unusedPort } from "./ports.js";
+
+export interface SecantusOptions {
+  /** More flags (e.g. `--auth`, `--tls-cert-file`). */
+  args?: string[];
+  /** How to reach it for the readiness ping (e.g. TLS options). */
+  clientOptions?: MongoClientOptions;
+}
 
 /**
  * A secantusd-rs server of the test's own, to stop and start again on the same port and data dir
@@ -18,17 +25,18 @@ export class SecantusProcess {
     private readonly binary: string,
     private readonly port: number,
     private readonly workdir: string,
+    private readonly options: SecantusOptions,
   ) {
     this.uri = `mongodb://127.0.0.1:${port}/`;
   }
 
-  static async start(): Promise<SecantusProcess> {
+  static async start(options: SecantusOptions = {}): Promise<SecantusProcess> {
     const binary = localSecantusBinary();
     if (!binary) throw new Error(`This test runs its own MongoDB-compatible server and needs ${missingLocalSecantus()}: run \`npm run servers:install\`.`);
     const workdir = mkdtempSync(join(tmpdir(), "runbus-secantus-outage-"));
     // Empty, and named explicitly so the server reads no secantusd.toml of the user's or the system's.
     writeFileSync(join(workdir, "secantusd.toml"), "");
-    const server = new SecantusProcess(binary, await unusedPort(), workdir);
+    const server = new SecantusProcess(binary, await unusedPort(), workdir, options);
     await server.up();
     return server;
   }
@@ -36,14 +44,14 @@ export class SecantusProcess {
   /** Starts the server on its port and data dir (WiredTiger recovers whatever a crash left). */
   async up(): Promise<void> {
     const args = ["--config", join(this.workdir, "secantusd.toml"), "--host", "127.0.0.1", "--port", String(this.port)];
-    args.push("--storage-path", join(this.workdir, "data"), "--cache-size", "256M");
+    args.push("--storage-path", join(this.workdir, "data"), "--cache-size", "256M", ...(this.options.args ?? []));
     const log = openSync(join(this.workdir, "secantus.log"), "a");
     const child = spawn(this.binary, args, { stdio: ["ignore", log, log] });
     closeSync(log);
     this.child = child;
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) break;
-      const client = new MongoClient(this.uri, { serverSelectionTimeoutMS: 300 });
+      const client = new MongoClient(this.uri, { serverSelectionTimeoutMS: 300, ...this.options.clientOptions });
       try {
         await client.db("admin").command({ ping: 1 });
         return;

@@ -1,4 +1,5 @@
 import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
+import { kafkaSecurityError } from "./security-errors.js";
 
 interface Pending {
   topic: string;
@@ -146,7 +147,7 @@ export class BatchingProducer {
         for (const item of batch) item.resolve();
       } catch (error) {
         this.options.onBatch?.(batch.length, 0, false);
-        this.fail(batch, error);
+        this.fail(batch, kafkaSecurityError(error, `Write on topics ${[...byTopic.keys()].join(", ")}`) ?? error);
         await this.replaceProducer();
       }
     }

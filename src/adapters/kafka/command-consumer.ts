@@ -14,7 +14,7 @@ import { ResilientConsumer } from "./resilient-consumer.js";
 import type { Topics } from "./topics.js";
 
 /** Rejections that mean the record itself is not a valid command: they go to the dead letters. */
-const DEAD_LETTER_CODES: ReadonlySet<string> = new Set<ErrorCode>(["invalid_json", "invalid_command", "command_too_large", "unknown_graph", "unsupported_stream_mode"]);
+const DEAD_LETTER_CODES: ReadonlySet<string> = new Set<ErrorCode>(["invalid_json", "invalid_command", "command_too_large", "json_too_deep", "unknown_graph", "unsupported_stream_mode"]);
 
 export interface CommandTarget {
   /** Handles a valid command and sends its reply. */
@@ -51,6 +51,7 @@ export class KafkaCommandConsumer {
   async start(): Promise<void> {
     const consumer = new ResilientConsumer({
       what: this.topics.commands,
+      group: this.options.groupId,
       logger: this.deps.logger,
       // A short fetch wait keeps stop() prompt: disconnect waits for the fetch under way.
       create: () => this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 }),

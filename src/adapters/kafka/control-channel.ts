@@ -34,6 +34,7 @@ export class KafkaControlChannel {
     const groupId = `${this.options.groupPrefix}runbus-control-${this.options.workerId}`;
     const consumer = new ResilientConsumer({
       what: this.topics.control,
+      group: groupId,
       logger: this.options.logger,
       create: () => this.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 }),
       setup: async (kafkaConsumer) => {

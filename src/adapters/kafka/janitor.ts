@@ -1,4 +1,4 @@
-import { messageOf } from "../../errors.js";
+import { isRunbusError, messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Clock, RunStore } from "../../ports.js";
 import { isTerminalRunStatus } from "../../protocol/run-status.js";
@@ -75,7 +75,9 @@ export class RunTopicJanitor {
       if (expired.length > 0) this.deps.logger.info({ count: expired.length }, "deleted expired run topics");
       return expired;
     } catch (error) {
-      this.deps.logger.warn({ err: messageOf(error) }, "run topic sweep failed; will retry");
+      // A missing ACL is an operator's to fix: said at error level, with its code.
+      if (isRunbusError(error) && !error.retryable) this.deps.logger.error({ err: error.message, code: error.code }, "run topic sweep failed; will retry");
+      else this.deps.logger.warn({ err: messageOf(error) }, "run topic sweep failed; will retry");
       return [];
     }
   }

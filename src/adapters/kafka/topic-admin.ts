@@ -1,6 +1,7 @@
 import type { Admin, ITopicConfig } from "kafkajs";
 import { messageOf } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { withKafkaAccess } from "./security-errors.js";
 import type { Topics } from "./topics.js";
 
 /** Creates runbus's topics: the fixed ones at start, and one per run on admission. */
@@ -35,26 +36,29 @@ export class KafkaTopicAdmin {
 
   async deleteTopics(topics: string[]): Promise<void> {
     if (topics.length === 0) return;
-    await this.admin.deleteTopics({ topics, timeout: 30_000 });
+    await withKafkaAccess(`Delete on topics ${topics.join(", ")}`, () => this.admin.deleteTopics({ topics, timeout: 30_000 }));
     for (const topic of topics) this.created.delete(topic);
   }
 
   async listRunTopics(): Promise<string[]> {
-    const all = await this.admin.listTopics();
+    const all = await withKafkaAccess("Describe on topics (list them)", () => this.admin.listTopics());
     return all.filter((topic) => this.topics.runIdOf(topic) !== undefined);
   }
 
   private async ensure(wanted: ITopicConfig[], options: { remember: boolean } = { remember: true }): Promise<void> {
     const missing = wanted.filter((t) => !this.created.has(t.topic));
     if (missing.length === 0) return;
-    try {
-      // Not kafkajs's own wait for leaders: see waitForTopicLeaders.
-      await this.admin.createTopics({ topics: missing, waitForLeaders: false, timeout: CREATE_TIMEOUT_MS });
-    } catch (error) {
-      // Another worker created it first: that is the outcome we wanted; anything else is not.
-      if (!/already exists/i.test(messageOf(error))) throw error;
-    }
-    await waitForTopicLeaders(this.admin, missing.map((t) => t.topic));
+    const names = missing.map((t) => t.topic).join(", ");
+    await withKafkaAccess(`Create on topics ${names}`, async () => {
+      try {
+        // Not kafkajs's own wait for leaders: see waitForTopicLeaders.
+        await this.admin.createTopics({ topics: missing, waitForLeaders: false, timeout: CREATE_TIMEOUT_MS });
+      } catch (error) {
+        // Another worker created it first: that is the outcome we wanted; anything else is not.
+        if (!/already exists/i.test(messageOf(error))) throw error;
+      }
+    });
+    await withKafkaAccess(`Describe on topics ${names}`, () => waitForTopicLeaders(this.admin, missing.map((t) => t.topic)));
     if (options.remember) for (const t of missing) this.created.add(t.topic);
   }
 }

@@ -27,7 +27,7 @@ export class MemoryThreadStore implements ThreadStore {
   /** The last claim or release of each thread, stored with it (see ThreadStore.claim). */
   private readonly lastTransitions = new Map<string, Transition>();
 
-  async create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }> {
+  async create(threadId: string, metadata: Record<string, unknown>, owner?: string): Promise<{ thread: ThreadRecord; created: boolean }> {
     const existing = this.threads.get(threadId);
     if (existing) return { thread: structuredClone(existing), created: false };
     const now = this.clock.now();
@@ -39,6 +39,7 @@ export class MemoryThreadStore implements ThreadStore {
       active_run_id: null,
       created_at: now,
       updated_at: now,
+      ...(owner !== undefined ? { owner } : {}),
     };
     this.threads.set(threadId, thread);
     // The creation took seq 0.
@@ -60,7 +61,11 @@ export class MemoryThreadStore implements ThreadStore {
   private matching(query: ThreadQuery): ThreadRecord[] {
     const ids = query.ids === undefined ? undefined : new Set(query.ids);
     return [...this.threads.values()].filter(
-      (t) => (ids === undefined || ids.has(t.thread_id)) && (query.status === undefined || t.status === query.status) && matchesMetadata(t.metadata, query.metadata),
+      (t) =>
+        (ids === undefined || ids.has(t.thread_id)) &&
+        (query.status === undefined || t.status === query.status) &&
+        (query.owner === undefined || t.owner === query.owner) &&
+        matchesMetadata(t.metadata, query.metadata),
     );
   }
 

@@ -30,6 +30,8 @@ export interface ThreadDocument {
   audit_seq?: number;
   /** The last claim or release, as JSON text (see ThreadStore.claim). */
   last_transition?: string;
+  /** The identity the thread belongs to (see ThreadRecord.owner); absent when it has none. */
+  owner?: string;
 }
 
 /** A deleted thread (see ThreadStore.leaveTombstone). */
@@ -85,6 +87,8 @@ const threadSchema = z.object({
   active_run_id: z.string().nullable(),
   created_at: z.date(),
   updated_at: z.date(),
+  // Absent from threads created without an owner (and from documents written before owners).
+  owner: z.string().optional(),
 });
 
 const holderSchema = z.object({

@@ -42,7 +42,7 @@ export class MongoThreadStore implements ThreadStore {
     return { thread: threadFromDocument(document), auditSeq: threadAuditSeqFromDocument(document), ...(last ? { lastTransition: last } : {}) };
   }
 
-  async create(threadId: string, metadata: Record<string, unknown>): Promise<{ thread: ThreadRecord; created: boolean }> {
+  async create(threadId: string, metadata: Record<string, unknown>, owner?: string): Promise<{ thread: ThreadRecord; created: boolean }> {
     // A thread deleted between our failed insert and the read gets inserted on the next turn.
     for (;;) {
       const now = this.clock.now();
@@ -54,6 +54,7 @@ export class MongoThreadStore implements ThreadStore {
         active_run_id: null,
         created_at: now,
         updated_at: now,
+        ...(owner !== undefined ? { owner } : {}),
       };
       try {
         await this.threads.insertOne(threadToDocument(thread));
@@ -187,6 +188,7 @@ function threadFilter(query: ThreadQuery): Filter<ThreadDocument> {
   const filter: Filter<ThreadDocument> = {};
   if (query.ids !== undefined) filter._id = { $in: [...query.ids] };
   if (query.status !== undefined) filter.status = query.status;
+  if (query.owner !== undefined) filter.owner = query.owner;
   const fingerprints = metadataFilter(query.metadata);
   if (fingerprints.length > 0) filter.metadata_index = { $all: fingerprints };
   return filter;

@@ -2,15 +2,16 @@ import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
 import type { StreamedEvent } from "../../client/run-reader.js";
 import { messageOf } from "../../errors.js";
-import { isTerminalRunStatus } from "../../protocol/run-status.js";
-import type { RunRecord } from "../../ports.js";
+import { RUN_STATUSES, isTerminalRunStatus } from "../../protocol/run-status.js";
+import { threadBelongsTo, type RunRecord } from "../../ports.js";
+import { ownerOf } from "../auth.js";
 import type { GatewayBackend } from "../backend.js";
 import { HttpError, rejection } from "../http-error.js";
 import { toRunCreate, streamModesOf } from "../run-request.js";
 import { seqAfter, streamRun, waitForEnd } from "../run-stream.js";
 import { cancelManyBody, cancelQuery, parseRequest, runCreateBody, threadIdSchema, type RunCreateBody } from "../schemas.js";
 import { toApiRun } from "../shapes.js";
-import { mustGet, threadIdOf } from "./threads.js";
+import { mustGet, mustGetOwn, threadIdOf } from "./threads.js";
 import { readJson } from "./request.js";
 
 interface CreatedRun {
@@ -33,7 +34,13 @@ export function runRoutes(backend: GatewayBackend): Hono {
   const create = async (c: Context, threadId: string | null, read = true): Promise<CreatedRun> => {
     const body = parseRequest(runCreateBody, await readJson(c), "run request");
     const stateless = threadId === null;
-    const command = toRunCreate(body, threadId ?? randomUUID(), backend.assistants, stateless);
+    const owner = ownerOf(c);
+    // Another identity's thread is a 404 here, before a command is sent (the worker checks again).
+    if (owner && threadId !== null) {
+      const thread = await backend.threads.get(threadId);
+      if (thread && !threadBelongsTo(thread, owner)) throw new HttpError(404, `Thread ${threadId} not found.`, "thread_not_found");
+    }
+    const command = { ...toRunCreate(body, threadId ?? randomUUID(), backend.assistants, stateless), ...(owner ? { owner } : {}) };
     const abort = new AbortController();
     const { reply, events } = read
       ? await backend.client.runs.createAndStream(command, { signal: abort.signal })
@@ -101,26 +108,26 @@ export function runRoutes(backend: GatewayBackend): Hono {
   });
 
   api.get("/threads/:thread_id/runs", async (c) => {
-    const threadId = threadIdOf(c);
-    await mustGet(backend, threadId);
-    const limit = integerQuery(c, "limit", 10);
+    const threadId = (await mustGetOwn(c, backend)).thread_id;
+    const limit = integerQuery(c, "limit", 10, 1000);
     const offset = integerQuery(c, "offset", 0);
     const status = c.req.query("status");
+    if (status && !(RUN_STATUSES as readonly string[]).includes(status)) throw new HttpError(422, `status must be one of ${RUN_STATUSES.join(", ")}.`, "invalid_request");
     const runs = await backend.runs.listByThread(threadId, { limit: offset + limit, ...(status ? { status: status as RunRecord["status"] } : {}) });
     return c.json(runs.slice(offset).map(toApiRun));
   });
 
-  api.get("/threads/:thread_id/runs/:run_id", async (c) => c.json(toApiRun(await mustGetRun(backend, threadIdOf(c), c.req.param("run_id")))));
+  api.get("/threads/:thread_id/runs/:run_id", async (c) => c.json(toApiRun(await mustGetRun(c, backend, threadIdOf(c), c.req.param("run_id")))));
 
   api.delete("/threads/:thread_id/runs/:run_id", async (c) => {
-    const run = await mustGetRun(backend, threadIdOf(c), c.req.param("run_id"));
+    const run = await mustGetRun(c, backend, threadIdOf(c), c.req.param("run_id"));
     const reply = await backend.client.send({ type: "run.delete", thread_id: run.thread_id, run_id: run.run_id });
     if (!reply.accepted) throw rejection(reply.code, reply.reason);
     return c.body(null, 204);
   });
 
   api.get("/threads/:thread_id/runs/:run_id/join", async (c) => {
-    const run = await mustGetRun(backend, threadIdOf(c), c.req.param("run_id"));
+    const run = await mustGetRun(c, backend, threadIdOf(c), c.req.param("run_id"));
     const cancelOnDisconnect = truthy(c.req.query("cancel_on_disconnect"));
     const signal = c.req.raw.signal;
     const onAbort = () => void backend.client.runs.cancel(run.thread_id, run.run_id, "interrupt").catch(() => undefined);
@@ -147,13 +154,14 @@ export function runRoutes(backend: GatewayBackend): Hono {
       cancelOnDisconnect: truthy(c.req.query("cancel_on_disconnect")),
     });
   };
-  api.get("/threads/:thread_id/runs/:run_id/stream", async (c) => joinStream(c, await mustGetRun(backend, threadIdOf(c), c.req.param("run_id"))));
-  api.get("/runs/:run_id/stream", async (c) => joinStream(c, await mustGetRun(backend, null, c.req.param("run_id"))));
+  api.get("/threads/:thread_id/runs/:run_id/stream", async (c) => joinStream(c, await mustGetRun(c, backend, threadIdOf(c), c.req.param("run_id"))));
+  api.get("/runs/:run_id/stream", async (c) => joinStream(c, await mustGetRun(c, backend, null, c.req.param("run_id"))));
 
   api.post("/threads/:thread_id/runs/:run_id/cancel", async (c) => {
     const threadId = threadIdOf(c);
     const runId = parseRequest(threadIdSchema, c.req.param("run_id"), "run id");
     const query = parseRequest(cancelQuery, c.req.query(), "cancel parameters");
+    if (ownerOf(c)) await mustGetRun(c, backend, threadId, runId);
     const reply = await backend.client.runs.cancel(threadId, runId, query.action);
     if (!reply.accepted) throw rejection(reply.code, reply.reason);
     if (!query.wait) return c.body(null, 202);
@@ -164,7 +172,7 @@ export function runRoutes(backend: GatewayBackend): Hono {
   api.post("/runs/cancel", async (c) => {
     const body = parseRequest(cancelManyBody, await readJson(c), "cancel request");
     const action = parseRequest(cancelQuery, c.req.query(), "cancel parameters").action;
-    const runs = await runsToCancel(backend, body);
+    const runs = await runsToCancel(backend, body, ownerOf(c));
     const replies = await Promise.all(runs.map((run) => backend.client.runs.cancel(run.thread_id, run.run_id, action)));
     const refused = replies.find((reply) => !reply.accepted && reply.code !== "run_not_found");
     if (refused) throw rejection(refused.code, refused.reason);
@@ -174,21 +182,42 @@ export function runRoutes(backend: GatewayBackend): Hono {
   return api;
 }
 
-async function runsToCancel(backend: GatewayBackend, body: ReturnType<typeof cancelManyBody.parse>): Promise<RunRecord[]> {
+/** The runs a cancel request names, of those its caller (`owner`, when authenticated) may see. */
+async function runsToCancel(backend: GatewayBackend, body: ReturnType<typeof cancelManyBody.parse>, owner: string | undefined): Promise<RunRecord[]> {
   if (body.run_ids) {
     const runs = await Promise.all(body.run_ids.map((runId) => backend.runs.get(runId)));
-    return runs.filter((run): run is RunRecord => run !== undefined && (body.thread_id === undefined || run.thread_id === body.thread_id));
+    const named = runs.filter((run): run is RunRecord => run !== undefined && (body.thread_id === undefined || run.thread_id === body.thread_id));
+    const visible = await Promise.all(named.map((run) => runVisible(backend, run, owner)));
+    return named.filter((_, index) => visible[index]);
   }
   if (!body.thread_id) throw new HttpError(422, "Give run_ids, or a thread_id with a status.", "invalid_request");
+  if (owner) await mustGet(backend, body.thread_id, owner);
   const runs = await backend.runs.listByThread(body.thread_id, { limit: 1000 });
   const wanted = body.status ?? "all";
   return runs.filter((run) => !isTerminalRunStatus(run.status) && (wanted === "all" || run.status === wanted || (wanted === "running" && run.status === "rolling_back")));
 }
 
-async function mustGetRun(backend: GatewayBackend, threadId: string | null, runId: string): Promise<RunRecord> {
+/**
+ * The run, if it exists (on `threadId`, when given) and the request's caller may see it; else a
+ * 404, the same whether the run is missing or another identity's.
+ */
+async function mustGetRun(c: Context, backend: GatewayBackend, threadId: string | null, runId: string): Promise<RunRecord> {
+  const owner = ownerOf(c);
+  if (owner && threadId !== null) await mustGet(backend, threadId, owner);
   const run = await backend.runs.get(runId);
   if (!run || (threadId !== null && run.thread_id !== threadId)) throw new HttpError(404, `Run ${runId} not found.`, "run_not_found");
+  if (threadId === null && !(await runVisible(backend, run, owner))) throw new HttpError(404, `Run ${runId} not found.`, "run_not_found");
   return run;
+}
+
+/**
+ * A run is its thread's owner's; once a temporary (stateless) thread is gone, the owner its
+ * run.create named.
+ */
+async function runVisible(backend: GatewayBackend, run: RunRecord, owner: string | undefined): Promise<boolean> {
+  if (owner === undefined) return true;
+  const thread = await backend.threads.get(run.thread_id);
+  return thread ? threadBelongsTo(thread, owner) : run.request.owner === owner;
 }
 
 /** The run as the API describes it right after creation: stored by the worker before its reply. */
@@ -213,11 +242,11 @@ async function resultOf(backend: GatewayBackend, threadId: string, runId: string
   return pending.length ? { ...base, __interrupt__: pending } : base;
 }
 
-function integerQuery(c: Context, name: string, fallback: number): number {
+function integerQuery(c: Context, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = c.req.query(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new HttpError(422, `${name} must be a non-negative integer.`, "invalid_request");
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) throw new HttpError(422, `${name} must be an integer from 0 to ${max}.`, "invalid_request");
   return value;
 }
 

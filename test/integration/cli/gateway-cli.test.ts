@@ -38,6 +38,13 @@ it("prints `listening on`, serves the SDK, and exits 0 on SIGTERM", async () => 
   }
   expect((await cli.result).code).toBe(0);
   expect(cli.output.stderr).not.toMatch(/"level":(50|60)/);
+  expect(cli.output.stderr).toMatch(/authentication off, so bound to loopback only/);
+});
+
+it("refuses a non-loopback host without authentication, saying how to turn it on", async () => {
+  const cli = startCli(["gateway", "--port", "0", "--host", "0.0.0.0"], cliEnv({ RUNBUS_KAFKA_BROKERS: "127.0.0.1:1", RUNBUS_MONGODB_URI: "mongodb://127.0.0.1:1" }));
+  expect((await cli.result).code).toBe(2);
+  expect(cli.output.stderr).toMatch(/will not listen on 0\.0\.0\.0 without authentication.*RUNBUS_GATEWAY_API_KEYS_FILE.*RUNBUS_GATEWAY_ALLOW_UNAUTHENTICATED=true.*\(config_invalid\)/);
 });
 
 it("refuses to start without Kafka and MongoDB settings, naming them", async () => {
