@@ -1,10 +1,14 @@
 import { RunbusError } from "../errors.js";
 import { commandSchema, type Command } from "./commands.js";
 import { ID_PATTERN } from "./ids.js";
+import { jsonShapeIssue } from "./json-shape.js";
+
+/** Values are UTF-8 JSON (DESIGN §4): bytes that are not UTF-8 are refused, not replaced with U+FFFD. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Validates one command from the wire. Throws RunbusError with code invalid_json,
- * invalid_command or command_too_large, and a message that says exactly what is wrong.
+ * invalid_command, command_too_large or json_too_deep, and a message that says exactly what is wrong.
  */
 export function parseCommand(raw: Buffer | string | unknown, options: { maxBytes?: number } = {}): Command {
   let value: unknown = raw;
@@ -13,17 +17,25 @@ export function parseCommand(raw: Buffer | string | unknown, options: { maxBytes
     if (options.maxBytes !== undefined && size > options.maxBytes) {
       throw new RunbusError("command_too_large", `Command is ${size} bytes; the limit is ${options.maxBytes}.`);
     }
+    let text: string;
     try {
-      value = JSON.parse(raw.toString());
+      text = typeof raw === "string" ? raw : utf8.decode(raw);
+    } catch {
+      throw new RunbusError("invalid_json", "Command is not valid UTF-8.");
+    }
+    try {
+      value = JSON.parse(text);
     } catch (error) {
       throw new RunbusError("invalid_json", `Command is not valid JSON: ${(error as Error).message}`);
     }
   }
+  const shape = jsonShapeIssue(value, "Command");
+  if (shape) throw new RunbusError(shape.code, shape.message);
   const parsed = commandSchema.safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues
       .slice(0, 5)
-      .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+      .map((issue) => clip(`${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`))
       .join("; ");
     throw new RunbusError("invalid_command", `Invalid command: ${issues}.`);
   }
@@ -52,4 +64,9 @@ export function salvageIds(value: unknown): { threadId?: string; commandId?: str
 
 export function salvageThreadId(value: unknown): string | undefined {
   return salvageIds(value).threadId;
+}
+
+/** An issue can quote a hostile key or value of any length: a reason keeps the head of it. */
+function clip(issue: string): string {
+  return issue.length > 200 ? `${issue.slice(0, 200)}…` : issue;
 }

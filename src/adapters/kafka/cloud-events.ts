@@ -27,10 +27,25 @@ export function cloudEventHeaders(ce: CloudEventHeaders): IHeaders {
 /** Header values as strings (kafkajs gives Buffers, or arrays of them for repeated keys). */
 export function readHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
+  for (const [key, value] of Object.entries(ownHeaders(headers))) {
     const first = Array.isArray(value) ? value[0] : value;
     if (first !== undefined) out[key] = first.toString();
+  }
+  return out;
+}
+
+/**
+ * A consumed record's headers without what kafkajs's decoder mixes in: for a header named like a
+ * member of Object.prototype (`toString`, `constructor`, `__proto__`) it finds the inherited
+ * member and makes it the first of an array of values, which no producer can encode again. Only
+ * Buffers and strings are kept; a `__proto__` header stays an own key.
+ */
+export function ownHeaders(headers: IHeaders | undefined): IHeaders {
+  const out = Object.create(null) as IHeaders;
+  for (const key of Object.keys(headers ?? {})) {
+    const value = headers![key];
+    const values = (Array.isArray(value) ? value : [value]).filter((v): v is Buffer | string => Buffer.isBuffer(v) || typeof v === "string");
+    if (values.length > 0) out[key] = values.length === 1 ? values[0] : values;
   }
   return out;
 }
