@@ -31,11 +31,18 @@ export function graphConfig(request: RunCreateCommand, runId: string, options: {
     ...(tags ? { tags } : {}),
     ...(recursion_limit ?? recursionLimit ? { recursionLimit: recursion_limit ?? recursionLimit } : {}),
     configurable: {
-      ...configurable,
+      ...withoutAuthKeys(configurable),
       thread_id: request.thread_id,
       run_id: runId,
       ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
+      // Where the LangGraph API server puts its caller: the owner an authenticating gateway set.
+      ...(request.owner ? { langgraph_auth_user: { identity: request.owner }, langgraph_auth_user_id: request.owner } : {}),
     },
     metadata: { ...request.metadata, run_id: runId, thread_id: request.thread_id, graph_id: request.graph_id },
   };
+}
+
+/** The caller's configurable without the keys that name the authenticated user: only `owner` sets those. */
+function withoutAuthKeys(configurable: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(configurable ?? {}).filter(([key]) => !key.startsWith("langgraph_auth_")));
 }
