@@ -8,6 +8,7 @@
 import { gatewayBenchmark } from "./gateway.js";
 import { latencyBenchmark } from "./latency.js";
 import { memoryBenchmark } from "./memory.js";
+import { mongoCommandsBenchmark } from "./mongo-commands.js";
 import { peerBenchmark, type RunbusFigures } from "./peer.js";
 import { profileBenchmark } from "./profile.js";
 import { SCALE, log, selected, type BenchmarkName } from "./lib/env.js";
@@ -15,6 +16,7 @@ import { writeResult, type BenchResult, type WrittenResult } from "./lib/results
 import { startServers } from "./lib/servers.js";
 import { streamingBenchmark } from "./streaming.js";
 import { throughputBenchmark } from "./throughput.js";
+import { topicsBenchmark } from "./topics.js";
 import { tracingBenchmark } from "./tracing.js";
 import { writeDocs } from "./report/docs.js";
 import { summaryTable } from "./report/summary.js";
@@ -47,7 +49,10 @@ async function main(): Promise<void> {
     await run("peer", () => peerBenchmark(servers, runbusFigures(results)));
     await run("gateway", () => gatewayBenchmark(servers));
     await run("tracing", () => tracingBenchmark(servers));
+    await run("mongo-commands", () => mongoCommandsBenchmark(servers));
     await run("profile", () => profileBenchmark(servers));
+    // Last: it fills the broker with thousands of topics (and deletes them) and should not be what others measure.
+    await run("topics", () => topicsBenchmark(servers));
   } finally {
     await servers.stop();
   }

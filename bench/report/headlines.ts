@@ -5,6 +5,7 @@
 import type { BenchmarkName } from "../lib/env.js";
 import type { WrittenResult } from "../lib/results.js";
 import type { Summary } from "../lib/stats.js";
+import { topicsHeadlines } from "./topics-section.js";
 
 export type Results = Partial<Record<BenchmarkName, WrittenResult>>;
 
@@ -190,7 +191,39 @@ export function headlines(results: Results): Headline[] {
   }
   rows.push(...gatewayHeadlines(results));
   rows.push(...tracingHeadlines(results));
+  rows.push(...mongoCommandsHeadlines(results));
+  rows.push(...topicsHeadlines(results));
   return rows;
+}
+
+/** Issue 13's target: runbus's own MongoDB commands per run of the two-node graph (bench/mongo-commands.ts). */
+export const OWN_COMMANDS_TARGET = 5;
+
+/** The "baseline" column is the issue's target, so the ratio says how far from it the count is. */
+function mongoCommandsHeadlines(results: Results): Headline[] {
+  const mc = results["mongo-commands"]?.summary as
+    | { runbus_own_per_run: number; runbus_own_per_run_concurrent: number; checkpointer_per_run: number; worker_cpu_ms_per_run: number; worker_cpu_ms_per_run_concurrent: number }
+    | undefined;
+  if (!mc) return [];
+  const own = (figure: string, value: number): Headline => ({
+    benchmark: "mongo-commands",
+    figure,
+    runbus: value,
+    baseline: OWN_COMMANDS_TARGET,
+    baselineName: "issue 13 target",
+    unit: "commands",
+    ratio: ratioOf(value, OWN_COMMANDS_TARGET),
+    target: `≤ ${OWN_COMMANDS_TARGET} per run`,
+    pass: value <= OWN_COMMANDS_TARGET,
+  });
+  const stated = (figure: string, value: number, unit: string): Headline => ({ benchmark: "mongo-commands", figure, runbus: value, baseline: null, baselineName: "", unit, ratio: null, target: "stated", pass: null });
+  return [
+    own("runbus's own commands per run, one at a time", mc.runbus_own_per_run),
+    own("runbus's own commands per run, 8 in flight", mc.runbus_own_per_run_concurrent),
+    stated("MongoDBSaver commands per run, one at a time", mc.checkpointer_per_run, "commands"),
+    stated("worker CPU per run, one at a time", mc.worker_cpu_ms_per_run, "ms"),
+    stated("worker CPU per run, 8 in flight", mc.worker_cpu_ms_per_run_concurrent, "ms"),
+  ];
 }
 
 /** Tracing on against tracing off: the "baseline" column is the same worker setup without an SDK. */

@@ -7,6 +7,7 @@ import { BENCHMARKS, type BenchmarkName } from "../lib/env.js";
 import type { MachineInfo } from "../lib/machine.js";
 import type { Summary } from "../lib/stats.js";
 import { KEPT_MARK, type KeptDoc } from "./kept.js";
+import { TOPICS_HEADING, topicsSection } from "./topics-section.js";
 import { HEADLINE_HEADER, headlineCells } from "./summary.js";
 import { TRACING_TARGET_P50_RATIO, type Headline, type Results } from "./headlines.js";
 
@@ -77,6 +78,8 @@ export function renderMarkdown(results: Results, rows: Headline[], options: Rend
     ["peer", "## 5. Peer", () => peerSection(results)],
     ["gateway", "## 6. Gateway", () => gatewaySection(results)],
     ["tracing", "## 7. Tracing", () => tracingSection(results)],
+    ["topics", TOPICS_HEADING, () => topicsSection(results)],
+    ["mongo-commands", "## 9. MongoDB commands per run", () => mongoCommandsSection(results)],
     ["profile", "## Where the time goes", () => whereTheTimeGoes(results)],
     [null, "## Issues found in src", () => srcIssues(results)],
     [null, "## Method notes", () => methodNotes(results)],
@@ -500,6 +503,87 @@ function tracingSection(results: Results): string[] {
     table(
       ["step (p50, ms)", "tracing off", "tracing on", "on − off"],
       steps.map(([key, label]) => [label, n(off.breakdown_p50_ms[key]), n(on.breakdown_p50_ms[key]), n((on.breakdown_p50_ms[key] ?? Number.NaN) - (off.breakdown_p50_ms[key] ?? Number.NaN))]),
+    ),
+    "",
+  ];
+}
+
+interface CommandPass {
+  runs: number;
+  completed: number;
+  worker_cpu_ms_per_run: number;
+  commands_per_run: { total: number; checkpointer: number; runbus: number; runbus_in_runs: number; runbus_batched: number; runbus_background: number };
+  by_collection: Array<{ owner: string; collection: string; command: string; per_run: number; statements_per_run: number; mean_ms: number }>;
+  by_step: Array<{ step: string; runbus_per_run: number; checkpointer_per_run: number; commands: string }>;
+  by_operation: Array<{ owner: string; collection: string; command: string; shape: string; step: string; per_run: number; sites: string[] }>;
+}
+
+function mongoCommandsSection(results: Results): string[] {
+  const r = results["mongo-commands"];
+  if (!r) return [];
+  const s = r.summary as {
+    sequential: CommandPass;
+    concurrent: CommandPass;
+    target_own_per_run: number;
+    ratio_to_target: number;
+    ratio_to_target_concurrent: number;
+    target_met: boolean;
+    call_sites: Array<{ step: string; collection: string; command: string; shape: string; site: string; per_run: number }>;
+  };
+  const cfg = r.config as Row;
+  const { sequential: one, concurrent: many } = s;
+  const key = (c: { owner: string; collection: string; command: string }) => `${c.owner}|${c.collection}|${c.command}`;
+  const manyBy = new Map(many.by_collection.map((c) => [key(c), c]));
+  const rows = [...one.by_collection, ...many.by_collection.filter((c) => !one.by_collection.some((o) => key(o) === key(c)))];
+  const passRow = (label: string, p: CommandPass, ratioToTarget: number) => [
+    label,
+    `${p.completed} of ${p.runs}`,
+    n(p.commands_per_run.runbus, 2),
+    `${n(p.commands_per_run.runbus_in_runs, 2)} / ${n(p.commands_per_run.runbus_batched, 2)} / ${n(p.commands_per_run.runbus_background, 2)}`,
+    n(p.commands_per_run.checkpointer, 2),
+    n(p.commands_per_run.total, 2),
+    `×${ratioToTarget}`,
+    n(p.worker_cpu_ms_per_run, 1),
+  ];
+  return [
+    "## 9. MongoDB commands per run",
+    "",
+    `Every command one worker sends to MongoDB while it runs the two-node graph (shared topic): ${cfg.sequentialRuns} runs one at a time, then ${cfg.concurrentRuns} with ${cfg.concurrency} in flight, after ${cfg.warmup} warm-up runs, counted by the driver's command monitoring (\`commandStarted\`) on both clients the worker opens: the stores' client, which MongoDBSaver ${cfg.saver_shares_main_client ? "shares" : "does **not** share (it was monitored too)"}, and the lease client. A command belongs to MongoDBSaver when its collection is one of the saver's (\`${(cfg.checkpoint_collections as string[] | undefined)?.join("`, `") ?? "?"}\`), else to runbus; \`runs (lease client)\` is the \`runs\` collection through the lease client (renewals, sweeps, takeovers). Per run = the pass's commands / the runs completed in it, so batched commands (several runs' ids in one filter) and background ones (no run's id: sweeps) are shared out too. Worker CPU: \`process.cpuUsage()\` of the worker process (a process of its own, as in the other benchmarks) over the pass, per completed run, with command monitoring on.`,
+    "",
+    table(
+      ["pass", "runs completed", "runbus's own per run", "in a run / batched / background", "MongoDBSaver per run", "all per run", `own / target (${s.target_own_per_run})`, "worker CPU ms per run"],
+      [passRow("one at a time", one, s.ratio_to_target), passRow(`${cfg.concurrency} in flight`, many, s.ratio_to_target_concurrent)],
+    ),
+    "",
+    `**Target (issue 13): runbus's own commands ≤ ${s.target_own_per_run} per run of the two-node graph: ${s.target_met ? "met" : "missed"}** (${n(one.commands_per_run.runbus, 2)} one at a time, ×${s.ratio_to_target} of the target; MongoDBSaver adds ${n(one.commands_per_run.checkpointer, 2)}, which the target leaves alone).`,
+    "",
+    "By collection and command (per completed run; statements: documents inserted, updates or deletes the commands carry):",
+    "",
+    table(
+      ["owner", "collection", "command", "per run, one at a time", `per run, ${cfg.concurrency} in flight`, "statements per run (one at a time)", "mean ms (one at a time)"],
+      [
+        ...rows.map((c) => {
+          const m = manyBy.get(key(c));
+          const mine = one.by_collection.find((o) => key(o) === key(c));
+          return [c.owner, c.collection, c.command, mine ? n(mine.per_run, 2) : "0", m ? n(m.per_run, 2) : "0", mine ? n(mine.statements_per_run, 2) : "—", mine ? n(mine.mean_ms, 2) : "—"];
+        }),
+        ["runbus", "all", "", n(one.commands_per_run.runbus, 2), n(many.commands_per_run.runbus, 2), "", ""],
+        ["checkpointer", "all", "", n(one.commands_per_run.checkpointer, 2), n(many.commands_per_run.checkpointer, 2), "", ""],
+      ],
+    ),
+    "",
+    "By step of the run (one at a time). The steps are cut at each run's own commands, in the order the worker sent them: **admission** until the claim of the thread (the `threads` update whose filter has `active_run_id: null`), **start** from the claim to the first MongoDBSaver command, **graph** from there to the graph's last checkpoint write (or the `runs` update that stores the outcome, `ended_at`, if that comes first), split by the graph step of the checkpoint written (its `metadata.step`; pending writes go with the step that made them), **finish** after it (reading the final state, storing the outcome, the journal, the release, and the next queued run's lookup). **Lease renewals** are the lease client's commands and lease-pipeline updates wherever they fall; commands carrying several runs' ids are **batched**, those carrying none **background**.",
+    "",
+    table(
+      ["step", "runbus per run", "MongoDBSaver per run", "commands per run"],
+      one.by_step.map((b) => [b.step, n(b.runbus_per_run, 2), n(b.checkpointer_per_run, 2), b.commands]),
+    ),
+    "",
+    `Where each of runbus's own commands comes from, the map for merging writes: the \`src/\` frames (innermost first, file:line and function; a callback is named by the method around it) of a stack trace taken as each command was sent, in a further ${cfg.stackRuns} runs one at a time. "Shape" is the keys the command filters on and what it changes.`,
+    "",
+    table(
+      ["step", "collection", "command", "shape", "per run", "from (file:line function)"],
+      s.call_sites.map((c) => [c.step, c.collection, c.command, c.shape, n(c.per_run, 2), c.site]),
     ),
     "",
   ];
