@@ -437,9 +437,14 @@ export class Supervisor {
     await this.pump(run.threadId);
   }
 
-  /** Starts the oldest eligible pending run of the thread if its slot is free. */
+  /**
+   * Starts the oldest eligible pending run of the thread if its slot is free. Only a run pending
+   * here can be started (or cancelled) here: without one, reading the thread and its queue would
+   * change nothing, so a run that ends with nothing queued behind it costs no read.
+   */
   private pump(threadId: string): Promise<void> {
     return this.admission.run(threadId, async () => {
+      if (!this.hostsPendingOf(threadId)) return;
       try {
         const thread = await this.deps.threads.get(threadId);
         if (!thread) return;
@@ -477,6 +482,11 @@ export class Supervisor {
         this.deps.logger.error({ thread_id: threadId, err: messageOf(error) }, "could not start the next queued run");
       }
     });
+  }
+
+  private hostsPendingOf(threadId: string): boolean {
+    for (const run of this.hosted.values()) if (run.threadId === threadId && run.isPending) return true;
+    return false;
   }
 
   private async eligiblePending(threadId: string): Promise<RunRecord[]> {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RunEvent } from "../../../src/protocol/events.js";
 import {
   UNLIMITED_STEPS,
@@ -71,5 +71,29 @@ describe("admission edge cases", () => {
     expect(second).toMatchObject({ accepted: true, disposition: "started" });
     await allRunsDone(runtime);
     expect(runPath(runtime, second.run_id)).toEqual(["pending", "running", "success"]);
+  });
+});
+
+describe("store reads after a run ends", () => {
+  it("a run with nothing queued behind it reads neither its thread nor the thread's queue again", async () => {
+    const { runtime } = createTestRuntime();
+    const threadId = newId("thread");
+    const runs = runtime.adapters.runs;
+    const listPending = vi.spyOn(runs, "listPending");
+    const run = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("a") });
+    expect((await collectRun(runtime, run.run_id)).at(-1)?.data).toEqual({ status: "success" });
+    await allRunsDone(runtime);
+    // Once, on admission (are runs of other workers queued on the thread?), never after the end.
+    expect(listPending).toHaveBeenCalledTimes(1);
+  });
+
+  it("a queued run behind it still starts when it ends", async () => {
+    const { runtime } = createTestRuntime({ graphs: lifecycleGraphs({ slow: quickSlowGraph(5, 20) }) });
+    const threadId = newId("thread");
+    const first = await createRun(runtime, { thread_id: threadId, graph_id: "slow", input: human("a") });
+    const second = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("b"), multitask_strategy: "enqueue" });
+    expect(second.disposition).toBe("queued");
+    expect((await collectRun(runtime, first.run_id)).at(-1)?.data).toEqual({ status: "success" });
+    expect((await collectRun(runtime, second.run_id)).at(-1)?.data).toEqual({ status: "success" });
   });
 });
