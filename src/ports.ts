@@ -131,7 +131,8 @@ export interface ThreadStore {
   getWithSeq(threadId: string): Promise<{ thread: ThreadRecord; auditSeq: number; lastTransition?: Transition } | undefined>;
   /**
    * Creates the thread (owned by `owner`, when given) unless it exists; returns the stored record
-   * and whether it was created. An existing thread is returned unchanged, whoever owns it.
+   * and whether it was created. An existing thread is returned unchanged, whoever owns it. A
+   * created thread's next audit seq is 1: its `created` transition takes 0.
    */
   create(threadId: string, metadata: Record<string, unknown>, owner?: string): Promise<{ thread: ThreadRecord; created: boolean }>;
   list(query?: ThreadQuery): Promise<ThreadRecord[]>;

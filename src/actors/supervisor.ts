@@ -183,12 +183,16 @@ export class Supervisor {
     return this.admission.run(threadId, async () => {
       const existing = await this.deps.runs.get(runId);
       if (existing) return known(existing);
-      let thread = await this.deps.threads.get(threadId);
+      // Read with its audit seq: the claim below goes on from this read.
+      let seen = await this.deps.threads.getWithSeq(threadId);
+      let thread = seen?.thread;
       // Another identity's thread answers as a missing one: its owner alone may run it.
       if (thread && !threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
       if (!thread) {
         if (command.if_not_exists === "reject") throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
-        thread = (await this.deps.threads.ensure(threadId, {}, command.owner)).thread;
+        const ensured = await this.deps.threads.ensure(threadId, {}, command.owner);
+        thread = ensured.thread;
+        seen = ensured.seen;
         if (!threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
       }
       // A run that has ended but is still writing its outcome frees the thread in a moment: wait
@@ -196,7 +200,8 @@ export class Supervisor {
       const holder = thread.active_run_id === null ? undefined : this.hosted.get(thread.active_run_id);
       if (holder?.isFinishing) {
         await holder.done;
-        thread = (await this.deps.threads.get(threadId)) ?? thread;
+        seen = (await this.deps.threads.getWithSeq(threadId)) ?? seen;
+        thread = seen?.thread ?? thread;
       }
       const now = this.deps.clock.now();
       const notBefore = command.after_seconds ? new Date(now.getTime() + command.after_seconds * 1000) : null;
@@ -220,7 +225,7 @@ export class Supervisor {
         if (strategy === "interrupt" || strategy === "rollback") await this.cancelThreadRuns(threadId, strategy, runId);
         return accepted("queued");
       }
-      if (await this.deps.threads.claim(threadId, runId, run.owner)) {
+      if (await this.deps.threads.claim(threadId, runId, run.owner, seen)) {
         run.start();
         return accepted("started");
       }

@@ -17,6 +17,16 @@ export interface ThreadStoreActorDeps {
   purgeCheckpoints?: (threadId: string) => Promise<void>;
 }
 
+/** A thread as read with its audit seq: what a claim needs to know of it (ThreadStore.getWithSeq). */
+export interface SeenThread {
+  thread: ThreadRecord;
+  auditSeq: number;
+  lastTransition?: Transition;
+}
+
+/** The audit seq a thread is created with: its `created` transition is seq 0 (ThreadStore.create). */
+const CREATED_AUDIT_SEQ = 1;
+
 export interface RunEnding {
   runStatus: RunStatus;
   /** The latest checkpoint has pending tasks (`next` non-empty): the graph paused. */
@@ -45,6 +55,11 @@ export class ThreadStoreActor {
     return this.deps.store.get(threadId);
   }
 
+  /** The thread with its audit seq, for a `claim` that follows (see there). */
+  getWithSeq(threadId: string): Promise<SeenThread | undefined> {
+    return this.deps.store.getWithSeq(threadId);
+  }
+
   list(query?: ThreadQuery): Promise<ThreadRecord[]> {
     return this.deps.store.list(query);
   }
@@ -53,12 +68,13 @@ export class ThreadStoreActor {
    * Creates the thread (owned by `owner`, when given) unless it exists. A thread created under the
    * id of a deleted one first has the deleted thread's late checkpoint writes purged (its tombstone).
    */
-  ensure(threadId: string, metadata: Record<string, unknown> = {}, owner?: string): Promise<{ thread: ThreadRecord; created: boolean }> {
+  ensure(threadId: string, metadata: Record<string, unknown> = {}, owner?: string): Promise<{ thread: ThreadRecord; created: boolean; seen?: SeenThread }> {
     return this.serial.run(threadId, async () => {
       const result = await this.deps.store.create(threadId, metadata, owner);
       if (result.created && (await this.deps.store.clearTombstone(threadId))) await this.deps.purgeCheckpoints?.(threadId);
-      if (result.created) await this.publish(threadId, null, "idle", "created", 0);
-      return result;
+      if (!result.created) return result;
+      await this.publish(threadId, null, "idle", "created", CREATED_AUDIT_SEQ - 1);
+      return { ...result, seen: { thread: structuredClone(result.thread), auditSeq: CREATED_AUDIT_SEQ } };
     });
   }
 
@@ -88,10 +104,15 @@ export class ThreadStoreActor {
     return this.serial.run(threadId, () => this.deps.store.leaveTombstone(threadId, this.deps.clock.now()));
   }
 
-  /** Takes the active-run slot for `runId`, held by its owner `holder`; false when another run holds it. */
-  claim(threadId: string, runId: string, holder: RunOwner): Promise<boolean> {
+  /**
+   * Takes the active-run slot for `runId`, held by its owner `holder`; false when another run holds
+   * it. `seen`, the caller's own read of a free thread, saves reading it again: the claim is
+   * conditional on its audit seq, so if the thread changed since, the claim matches nothing and
+   * the thread is read afresh.
+   */
+  claim(threadId: string, runId: string, holder: RunOwner, seen?: SeenThread): Promise<boolean> {
     return this.serial.run(threadId, async () => {
-      let before = await this.deps.store.getWithSeq(threadId);
+      let before = seen?.thread.active_run_id === null ? seen : await this.deps.store.getWithSeq(threadId);
       if (!before) throw notFound(threadId);
       for (let attempt = 1; ; attempt++) {
         const { thread, auditSeq } = before;

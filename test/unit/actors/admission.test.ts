@@ -87,6 +87,24 @@ describe("store reads after a run ends", () => {
     expect(listPending).toHaveBeenCalledTimes(1);
   });
 
+  it("admission reads the thread once, and its claim goes on from that read", async () => {
+    const { runtime } = createTestRuntime();
+    const threadId = newId("thread");
+    const threads = runtime.adapters.threads;
+    const get = vi.spyOn(threads, "get");
+    const getWithSeq = vi.spyOn(threads, "getWithSeq");
+    for (const content of ["a", "b"]) {
+      // The first run creates the thread, the second finds it.
+      const run = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human(content) });
+      expect(run.disposition).toBe("started");
+      expect((await collectRun(runtime, run.run_id)).at(-1)?.data).toEqual({ status: "success" });
+      await allRunsDone(runtime);
+    }
+    // Per run: one read on admission, one on release; none before the claim.
+    expect(getWithSeq).toHaveBeenCalledTimes(4);
+    expect(get).not.toHaveBeenCalled();
+  });
+
   it("a queued run behind it still starts when it ends", async () => {
     const { runtime } = createTestRuntime({ graphs: lifecycleGraphs({ slow: quickSlowGraph(5, 20) }) });
     const threadId = newId("thread");
