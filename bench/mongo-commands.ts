@@ -343,7 +343,8 @@ function attribute(records: CommandRecord[], checkpointCollections: string[], th
   return out;
 }
 
-interface PassFigures {
+/** One pass of the benchmark as bench/results/mongo-commands.json holds it (read by the report). */
+export interface PassFigures {
   runs: number;
   completed: number;
   wall_ms: number;

@@ -5,6 +5,7 @@
 import { LOCAL_MONGO_SERVER } from "../../test/harness/local-servers.js";
 import { BENCHMARKS, type BenchmarkName } from "../lib/env.js";
 import type { MachineInfo } from "../lib/machine.js";
+import type { PassFigures } from "../mongo-commands.js";
 import type { Summary } from "../lib/stats.js";
 import { KEPT_MARK, type KeptDoc } from "./kept.js";
 import { TOPICS_HEADING, topicsSection } from "./topics-section.js";
@@ -508,22 +509,12 @@ function tracingSection(results: Results): string[] {
   ];
 }
 
-interface CommandPass {
-  runs: number;
-  completed: number;
-  worker_cpu_ms_per_run: number;
-  commands_per_run: { total: number; checkpointer: number; runbus: number; runbus_in_runs: number; runbus_batched: number; runbus_background: number };
-  by_collection: Array<{ owner: string; collection: string; command: string; per_run: number; statements_per_run: number; mean_ms: number }>;
-  by_step: Array<{ step: string; runbus_per_run: number; checkpointer_per_run: number; commands: string }>;
-  by_operation: Array<{ owner: string; collection: string; command: string; shape: string; step: string; per_run: number; sites: string[] }>;
-}
-
 function mongoCommandsSection(results: Results): string[] {
   const r = results["mongo-commands"];
   if (!r) return [];
   const s = r.summary as {
-    sequential: CommandPass;
-    concurrent: CommandPass;
+    sequential: PassFigures;
+    concurrent: PassFigures;
     target_own_per_run: number;
     ratio_to_target: number;
     ratio_to_target_concurrent: number;
@@ -535,7 +526,7 @@ function mongoCommandsSection(results: Results): string[] {
   const key = (c: { owner: string; collection: string; command: string }) => `${c.owner}|${c.collection}|${c.command}`;
   const manyBy = new Map(many.by_collection.map((c) => [key(c), c]));
   const rows = [...one.by_collection, ...many.by_collection.filter((c) => !one.by_collection.some((o) => key(o) === key(c)))];
-  const passRow = (label: string, p: CommandPass, ratioToTarget: number) => [
+  const passRow = (label: string, p: PassFigures, ratioToTarget: number) => [
     label,
     `${p.completed} of ${p.runs}`,
     n(p.commands_per_run.runbus, 2),
