@@ -1,8 +1,20 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
 /**
  * A seeded, deterministic source of hostile input for the fuzz tests: the same seed gives the same
  * records and requests on every machine. The seed is RUNBUS_FUZZ_SEED when set, else a fixed one;
  * the tests print it, so a failure found with a random seed can be replayed.
  */
+
+/** The heap in use after two full collections (gc exposed at runtime): for "memory stays flat" checks. */
+export function heapAfterGc(): number {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 export const DEFAULT_FUZZ_SEED = 0x5eed_2026;
 

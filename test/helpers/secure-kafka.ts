@@ -4,13 +4,18 @@ import type { AclGrant } from "../../src/adapters/kafka/acls.js";
 import type { KafkaSettings } from "../../src/adapters/kafka/client.js";
 import { createLogger, type Logger } from "../../src/logger.js";
 
-/** The secured listeners of the local test broker (tools/kafka/start.sh with RUNBUS_KAFKA_SECURE=1). */
+/**
+ * The secured listeners of the local test broker (tools/kafka/start.sh with RUNBUS_KAFKA_SECURE=1).
+ * The harness offers them only when it started the broker itself; a broker from
+ * RUNBUS_KAFKA_BROKERS or Docker has none, and then every security test fails with this message
+ * rather than passing without having proved anything.
+ */
 export function secureKafka() {
   const secure = inject("secureKafka");
   if (!secure) {
     throw new Error(
-      "The security tests need the local test broker's SASL_SSL and SSL listeners (tools/kafka/start.sh, RUNBUS_KAFKA_SECURE=1); " +
-        "the broker came from RUNBUS_KAFKA_BROKERS or Docker, which offer none.",
+      "No secured Kafka listeners: these tests need the local test broker (tools/kafka/start.sh with RUNBUS_KAFKA_SECURE=1), " +
+        "but the broker came from RUNBUS_KAFKA_BROKERS or Docker, which offer no SASL_SSL or mTLS listener. Unset RUNBUS_KAFKA_BROKERS.",
     );
   }
   return secure;
@@ -60,12 +65,12 @@ export class Acls {
 
   async grant(principal: string, grants: AclGrant[]): Promise<void> {
     await this.admin.createAcls({ acl: grants.map((g) => aclEntry(principal, g)) });
-    await this.settle(principal, (count) => count >= grants.length);
+    await this.settle(principal, (listed) => grants.every((g) => holds(listed, aclEntry(principal, g))));
   }
 
   async revoke(principal: string, grants: AclGrant[]): Promise<void> {
     await this.admin.deleteAcls({ filters: grants.map((g) => aclEntry(principal, g)) });
-    await this.settle(principal, (count, listed) => grants.every((g) => !listed.some((l) => sameAcl(l, aclEntry(principal, g)))) && count >= 0);
+    await this.settle(principal, (listed) => grants.every((g) => !holds(listed, aclEntry(principal, g))));
   }
 
   async revokeAll(principal: string): Promise<void> {
@@ -80,10 +85,10 @@ export class Acls {
         },
       ],
     });
-    await this.settle(principal, (count) => count === 0);
+    await this.settle(principal, (listed) => listed.length === 0);
   }
 
-  private async settle(principal: string, done: (count: number, listed: AclEntry[]) => boolean): Promise<void> {
+  private async settle(principal: string, done: (listed: AclEntry[]) => boolean): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const { resources } = await this.admin.describeAcls({
@@ -94,7 +99,7 @@ export class Acls {
         permissionType: AclPermissionTypes.ANY,
       });
       const listed = resources.flatMap((r) => r.acls.map((acl) => ({ ...acl, resourceType: r.resourceType, resourceName: r.resourceName, resourcePatternType: r.resourcePatternType })));
-      if (done(listed.length, listed)) break;
+      if (done(listed)) break;
       if (Date.now() > deadline) throw new Error(`The ACLs of ${principal} did not settle: ${JSON.stringify(listed)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -104,8 +109,21 @@ export class Acls {
   }
 }
 
-function sameAcl(a: AclEntry, b: AclEntry): boolean {
-  return a.resourceType === b.resourceType && a.resourceName === b.resourceName && a.resourcePatternType === b.resourcePatternType && a.operation === b.operation && a.principal === b.principal;
+/** Whether `listed` holds `acl` (same resource, pattern, operation and principal). */
+function holds(listed: AclEntry[], acl: AclEntry): boolean {
+  return listed.some(
+    (l) => l.resourceType === acl.resourceType && l.resourceName === acl.resourceName && l.resourcePatternType === acl.resourcePatternType && l.operation === acl.operation && l.principal === acl.principal,
+  );
+}
+
+/** The error `work` rejects with; fails the test when it resolves. */
+export async function rejectionOf(work: () => Promise<unknown>): Promise<Error & { code?: string | number; type?: string }> {
+  try {
+    await work();
+  } catch (error) {
+    return error as Error & { code?: string | number; type?: string };
+  }
+  throw new Error("expected a failure");
 }
 
 /** A runbus logger whose lines (parsed) collect in `lines`, for tests that look for an error or a secret in the logs. */

@@ -9,10 +9,8 @@
  * Replay with RUNBUS_FUZZ_SEED=<seed printed in the summary>.
  */
 import { request as httpRequest } from "node:http";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANY_VALUES, Fuzz, UNICODE_STRINGS, deepJson, fuzzSeed, hostileIds, protoChain } from "../../helpers/fuzz.js";
+import { ANY_VALUES, Fuzz, UNICODE_STRINGS, deepJson, fuzzSeed, heapAfterGc, hostileIds, protoChain } from "../../helpers/fuzz.js";
 import { startGatewayStack, type GatewayStack } from "../../helpers/gateway.js";
 import { testGraphs } from "../../fixtures/graphs.js";
 
@@ -362,14 +360,6 @@ function sendAlone(url: string, request: HostileRequest): Promise<number> {
     if (body) for (let at = 0; at < body.length; at += 16 * 1024) req.write(body.subarray(at, at + 16 * 1024));
     req.end();
   });
-}
-
-function heapAfterGc(): number {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 describe(`${COUNT} hostile HTTP requests (seed ${SEED})`, () => {

@@ -10,15 +10,13 @@
  * Replay with RUNBUS_FUZZ_SEED=<seed printed in the summary>.
  */
 import { randomUUID } from "node:crypto";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { Consumer, IHeaders, Message, Producer } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Topics } from "../../../src/adapters/kafka/topics.js";
 import { readHeaders } from "../../../src/adapters/kafka/cloud-events.js";
 import { openMongoStores } from "../../../src/adapters/mongo/stores.js";
-import { ANY_VALUES, Fuzz, PROTOTYPE_KEYS, UNICODE_STRINGS, deepJson, fuzzSeed, hostileIds, protoChain } from "../../helpers/fuzz.js";
+import { ANY_VALUES, Fuzz, PROTOTYPE_KEYS, UNICODE_STRINGS, deepJson, fuzzSeed, heapAfterGc, hostileIds, protoChain } from "../../helpers/fuzz.js";
 import { startKafkaWorker, type KafkaWorkerSetup } from "../../helpers/kafka-worker.js";
 import { human } from "./run-helpers.js";
 import { testKafka } from "./topic-tap.js";
@@ -280,14 +278,6 @@ function generate(f: Fuzz, i: number): Generated {
 function* records(seed: number): Generator<{ index: number; made: Generated }> {
   const f = new Fuzz(seed);
   for (let index = 0; index < COUNT; index++) yield { index, made: generate(f, index) };
-}
-
-function heapAfterGc(): number {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 interface Letter {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Admin } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { aclsFor, type AclGrant, type AclRole } from "../../../src/adapters/kafka/acls.js";
 import { createKafka, type KafkaSettings } from "../../../src/adapters/kafka/client.js";
 import { Topics } from "../../../src/adapters/kafka/topics.js";
@@ -11,7 +11,7 @@ import { loadConfig } from "../../../src/config.js";
 import { silentLogger } from "../../../src/logger.js";
 import { memoryWorkerStores, Worker } from "../../../src/worker.js";
 import { testGraphs } from "../../fixtures/graphs.js";
-import { Acls, capturingLogger, saslSettings, superAdmin } from "../../helpers/secure-kafka.js";
+import { Acls, capturingLogger, rejectionOf, saslSettings, superAdmin } from "../../helpers/secure-kafka.js";
 
 /**
  * Each principal holds only the ACLs docs/security.md lists for its role (src/adapters/kafka/acls.ts),
@@ -20,6 +20,8 @@ import { Acls, capturingLogger, saslSettings, superAdmin } from "../../helpers/s
  */
 const prefix = `acl${randomUUID().slice(0, 6)}.`;
 const topics = new Topics(prefix);
+/** How long a test waits for what the worker does in the background (a dead letter, the janitor). */
+const WAIT = { timeout: 30_000, interval: 200 };
 const ROLES: AclRole[] = ["worker", "gateway", "producer", "reader", "auditor"];
 
 let admin: Admin;
@@ -45,26 +47,6 @@ async function collect(events: AsyncGenerator<StreamedEvent>): Promise<StreamedE
   const all: StreamedEvent[] = [];
   for await (const event of events) all.push(event);
   return all;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** The error `work` rejects with. */
-async function failure(work: () => Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await work();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected a failure");
 }
 
 beforeAll(async () => {
@@ -126,13 +108,14 @@ describe("least-privilege ACLs, every principal on SASL_SSL (SCRAM-SHA-512)", ()
       const key = `garbage-${randomUUID()}`;
       await raw.send({ topic: topics.commands, messages: [{ key, value: "{ not json" }] });
       await raw.disconnect();
-      expect(await until("the dead letter", async () => ((await keysOf(topics.deadLetters)).includes(key) ? true : undefined))).toBe(true);
+      // The dead letter arrives.
+      await vi.waitUntil(async () => (await keysOf(topics.deadLetters)).includes(key), WAIT);
 
       // The worker's janitor deletes both run topics once their retention has passed.
-      await until("the run topics' deletion", async () => {
+      await vi.waitUntil(async () => {
         const listed = await admin.listTopics();
-        return listed.includes(topics.run(reply.run_id)) || listed.includes(topics.run(slow.run_id)) ? undefined : true;
-      });
+        return !listed.includes(topics.run(reply.run_id)) && !listed.includes(topics.run(slow.run_id));
+      }, WAIT);
       expect(logs.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
     } finally {
       await Promise.allSettled([gateway.close(), producer.close(), reader.close()]);
@@ -202,11 +185,11 @@ describe("a principal missing one required ACL fails at once, naming the permiss
             } finally {
               await client.close();
             }
-            const line = await until("the janitor's error", async () => logs.lines.find((l) => l.code === "kafka_not_authorized"));
+            const line = await vi.waitUntil(() => logs.lines.find((l) => l.code === "kafka_not_authorized"), WAIT);
             expect(String(line.err)).toMatch(/^Kafka denied Delete on topics .*runbus\.run\..*: the principal lacks an ACL for this topic/);
             return;
           }
-          const error = await failure(() => worker.start());
+          const error = await rejectionOf(() => worker.start());
           expect(error.code).toBe("kafka_not_authorized");
           const named = {
             create: /Kafka denied Create on topics .*runbus\.commands/,
@@ -234,7 +217,7 @@ describe("a principal missing one required ACL fails at once, naming the permiss
         await without("gateway", grant, async () => {
           const client = clientFor(saslSettings("gateway"));
           try {
-            const error = await failure(async () => {
+            const error = await rejectionOf(async () => {
               await client.runs.create({ thread_id: `t-${randomUUID()}`, graph_id: "echo", input: { messages: [] } });
               await collect(client.runs.stream(done.run_id, { topicWaitMs: 2000 }));
             });

@@ -18,22 +18,7 @@ import {
   type SASLMechanism,
 } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-
-/**
- * The secured listeners of the local test broker. The harness offers them only when it started the
- * broker itself; a broker from RUNBUS_KAFKA_BROKERS or Docker has none, and then every test here
- * fails with this message rather than passing without having proved anything.
- */
-function secureKafka() {
-  const secure = inject("secureKafka");
-  if (!secure) {
-    throw new Error(
-      "No secured Kafka listeners: these tests need the local test broker (tools/kafka/start.sh with RUNBUS_KAFKA_SECURE=1), " +
-        "but the broker came from RUNBUS_KAFKA_BROKERS or Docker, which offer no SASL_SSL or mTLS listener. Unset RUNBUS_KAFKA_BROKERS.",
-    );
-  }
-  return secure;
-}
+import { secureKafka } from "../../helpers/secure-kafka.js";
 
 const opened: Admin[] = [];
 let ca: string;
