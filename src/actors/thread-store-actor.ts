@@ -43,6 +43,12 @@ export interface RunEnding {
  */
 export class ThreadStoreActor {
   private readonly serial = new KeyedSerializer();
+  /**
+   * The threads whose slot this worker claimed, as its claim left them: the release goes on from
+   * here instead of reading the thread again. The release is conditional on the audit seq, so a
+   * thread changed since the claim matches nothing and is read afresh.
+   */
+  private readonly held = new Map<string, SeenThread>();
 
   constructor(private readonly deps: ThreadStoreActorDeps) {}
 
@@ -66,15 +72,17 @@ export class ThreadStoreActor {
 
   /**
    * Creates the thread (owned by `owner`, when given) unless it exists. A thread created under the
-   * id of a deleted one first has the deleted thread's late checkpoint writes purged (its tombstone).
+   * id of a deleted one first has the deleted thread's late checkpoint writes purged (its tombstone):
+   * `reused`.
    */
-  ensure(threadId: string, metadata: Record<string, unknown> = {}, owner?: string): Promise<{ thread: ThreadRecord; created: boolean; seen?: SeenThread }> {
+  ensure(threadId: string, metadata: Record<string, unknown> = {}, owner?: string): Promise<{ thread: ThreadRecord; created: boolean; reused?: boolean; seen?: SeenThread }> {
     return this.serial.run(threadId, async () => {
       const result = await this.deps.store.create(threadId, metadata, owner);
-      if (result.created && (await this.deps.store.clearTombstone(threadId))) await this.deps.purgeCheckpoints?.(threadId);
       if (!result.created) return result;
+      const reused = await this.deps.store.clearTombstone(threadId);
+      if (reused) await this.deps.purgeCheckpoints?.(threadId);
       await this.publish(threadId, null, "idle", "created", CREATED_AUDIT_SEQ - 1);
-      return { ...result, seen: { thread: structuredClone(result.thread), auditSeq: CREATED_AUDIT_SEQ } };
+      return { ...result, reused, seen: { thread: structuredClone(result.thread), auditSeq: CREATED_AUDIT_SEQ } };
     });
   }
 
@@ -122,6 +130,7 @@ export class ThreadStoreActor {
         await this.republishForeign(before.lastTransition);
         const claim = this.transition(threadId, thread.status, "busy", `claimed:${runId}`, auditSeq);
         if (await this.deps.store.claim(threadId, runId, holder, auditSeq, claim)) {
+          this.remember(threadId, { thread: { ...thread, status: "busy", active_run_id: runId }, auditSeq: auditSeq + 1, lastTransition: claim });
           await this.record(claim);
           return true;
         }
@@ -159,23 +168,30 @@ export class ThreadStoreActor {
    */
   release(threadId: string, runId: string, holder: RunOwner, ending: RunEnding): Promise<ThreadStatus | undefined> {
     return this.serial.run(threadId, async () => {
-      const read = await this.deps.store.getWithSeq(threadId);
-      if (read?.thread.active_run_id !== runId) {
-        this.deps.logger.warn({ thread_id: threadId, run_id: runId, holder: read?.thread.active_run_id ?? null }, "release by a run that does not hold the thread");
-        return undefined;
+      const claimed = this.held.get(threadId);
+      this.held.delete(threadId);
+      let read = claimed?.thread.active_run_id === runId ? claimed : await this.deps.store.getWithSeq(threadId);
+      for (;;) {
+        if (read?.thread.active_run_id !== runId) {
+          this.deps.logger.warn({ thread_id: threadId, run_id: runId, holder: read?.thread.active_run_id ?? null }, "release by a run that does not hold the thread");
+          return undefined;
+        }
+        const before = read.thread;
+        const current = threadMachine.resolveState({ value: before.status, context: { threadId, activeRunId: before.active_run_id } });
+        const [next] = transition(threadMachine, current, { type: "RELEASE", runId, outcome: threadOutcome(ending.runStatus, ending.hasNext) });
+        const status = next.value as ThreadStatus;
+        const patch = ending.title === null ? { status } : { status, display_name: ending.title };
+        const release = this.transition(threadId, before.status, status, `released:${runId}:${ending.runStatus}`, read.auditSeq);
+        if (await this.deps.store.release(threadId, runId, holder, patch, read.auditSeq, release)) {
+          await this.record(release);
+          return status;
+        }
+        if (read !== claimed) break;
+        // The thread changed since this worker claimed it (its slot moved to another owner of the run): read it.
+        read = await this.deps.store.getWithSeq(threadId);
       }
-      const before = read.thread;
-      const current = threadMachine.resolveState({ value: before.status, context: { threadId, activeRunId: before.active_run_id } });
-      const [next] = transition(threadMachine, current, { type: "RELEASE", runId, outcome: threadOutcome(ending.runStatus, ending.hasNext) });
-      const status = next.value as ThreadStatus;
-      const patch = ending.title === null ? { status } : { status, display_name: ending.title };
-      const release = this.transition(threadId, before.status, status, `released:${runId}:${ending.runStatus}`, read.auditSeq);
-      if (!(await this.deps.store.release(threadId, runId, holder, patch, read.auditSeq, release))) {
-        this.deps.logger.warn({ thread_id: threadId, run_id: runId, attempt: holder.attempt }, "release by a stale owner of the run: another worker holds the thread for it");
-        return undefined;
-      }
-      await this.record(release);
-      return status;
+      this.deps.logger.warn({ thread_id: threadId, run_id: runId, attempt: holder.attempt }, "release by a stale owner of the run: another worker holds the thread for it");
+      return undefined;
     });
   }
 
@@ -188,6 +204,13 @@ export class ThreadStoreActor {
       const last = (await this.deps.store.getWithSeq(threadId))?.lastTransition;
       if (last?.cause.startsWith(`released:${runId}:`)) await this.record(last);
     });
+  }
+
+  private remember(threadId: string, seen: SeenThread): void {
+    this.held.delete(threadId);
+    // A run fenced off its thread never releases it here: the oldest such entries go first.
+    if (this.held.size >= HELD_LIMIT) this.held.delete(this.held.keys().next().value as string);
+    this.held.set(threadId, seen);
   }
 
   /** Another worker's stored transition, published again; this worker's own were published when made. */
@@ -217,6 +240,9 @@ export class ThreadStoreActor {
     }
   }
 }
+
+/** Claimed threads remembered for their release; more means runs fenced here, whose entries are dropped. */
+const HELD_LIMIT = 10_000;
 
 /** Claims lost to other workers' transitions in a row before this one counts as lost to them. */
 const CLAIM_TRIES = 5;

@@ -121,3 +121,41 @@ describe("thread audit seqs", () => {
     expect(w1.threadsInFlight).toBe(0);
   });
 });
+
+describe("a release after the claim", () => {
+  it("goes on from the thread as the claim left it, without reading it again", async () => {
+    const { store, worker, records } = cluster();
+    const w1 = worker("w1");
+    await w1.ensure("t");
+    expect(await w1.claim("t", "r1", owner("w1"))).toBe(true);
+    let reads = 0;
+    store.interleave = async () => void reads++;
+    expect(await w1.release("t", "r1", owner("w1"), ended)).toBe("idle");
+    expect(reads).toBe(0);
+    expect(records("t").map((t) => [t.seq, t.cause])).toEqual([[0, "created"], [1, "claimed:r1"], [2, "released:r1:success"]]);
+  });
+
+  it("reads the thread afresh when it changed since the claim, and releases it from there", async () => {
+    const { store, worker, records } = cluster();
+    const w1 = worker("w1");
+    await w1.ensure("t");
+    expect(await w1.claim("t", "r1", owner("w1"))).toBe(true);
+    // Meanwhile, as after a takeover: the slot freed and claimed again for the run by its next owner.
+    const w2 = worker("w2");
+    expect(await w2.release("t", "r1", owner("w1"), ended)).toBe("idle");
+    expect(await w2.claim("t", "r1", owner("w1", 2))).toBe(true);
+    expect(await w1.release("t", "r1", owner("w1", 2), ended)).toBe("idle");
+    expect(await store.get("t")).toMatchObject({ active_run_id: null, status: "idle" });
+    expect(records("t").map((t) => t.seq)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("does not release a thread the run no longer holds under that owner", async () => {
+    const { store, worker } = cluster();
+    const w1 = worker("w1");
+    await w1.ensure("t");
+    expect(await w1.claim("t", "r1", owner("w1"))).toBe(true);
+    expect(await store.transferClaim("t", "r1", owner("w2", 2))).toBe(true);
+    expect(await w1.release("t", "r1", owner("w1"), ended)).toBeUndefined();
+    expect(await store.get("t")).toMatchObject({ active_run_id: "r1", status: "busy" });
+  });
+});
