@@ -206,6 +206,11 @@ export interface RunStore {
   listPending(threadId: string): Promise<RunRecord[]>;
   /** Extends the lease to `leaseMs` from now while `owner` still holds the run (`isHeldRun`); false when it no longer does. */
   renewLease(runId: string, owner: RunOwner, leaseMs: number): Promise<boolean>;
+  /**
+   * Clears the leases of runs that finished, each where its owner still owns it, in one write:
+   * their finishing is over, and no takeover may touch them any more.
+   */
+  endLeases(runs: ReadonlyArray<{ run_id: string; owner: RunOwner }>): Promise<void>;
   /** `renewLease` for many of one worker's runs in one write; resolves with the ids whose lease it extended. */
   renewLeases(runs: ReadonlyArray<{ run_id: string; attempt: number }>, workerId: string, leaseMs: number): Promise<string[]>;
   /** Held runs (`isHeldRun`: live or finishing) whose lease has lapsed by the store's clock, oldest lease first. */

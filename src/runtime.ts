@@ -13,6 +13,7 @@ import { CheckpointGuard } from "./graph/checkpoint-guard.js";
 import { GraphRegistry, type GraphEntry } from "./graph/registry.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { systemClock, type AuditSink, type Clock, type TokenUsage, type Journal, type ReplySink, type RunEventSink, type RunStore, type ThreadStore } from "./ports.js";
+import { LeaseEndings } from "./actors/lease-endings.js";
 import { parseCommand, salvageIds } from "./protocol/parse-command.js";
 import type { Reply } from "./protocol/replies.js";
 
@@ -64,8 +65,10 @@ export class Runtime {
       workerId: this.workerId,
       ...(checkpointer ? { purgeCheckpoints: (threadId: string) => checkpointer.deleteThread(threadId) } : {}),
     });
+    const leaseEndings = options.leaseMs ? new LeaseEndings({ runs: adapters.runs, clock, logger }, options.leaseMs) : undefined;
     this.supervisor = new Supervisor({
       ...adapters,
+      ...(leaseEndings ? { leaseEndings } : {}),
       threads: this.threads,
       graphs: new GraphRegistry(options.graphs, guard?.saver),
       ...(options.checkpointer ? { checkpointer: options.checkpointer } : {}),

@@ -1,8 +1,9 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
-import { createActor } from "xstate";
+import { createActor, type StateValue } from "xstate";
 import { runMachine } from "../machines/run.machine.js";
 import type { Transition } from "../protocol/audit.js";
 import type { RunStatus } from "../protocol/run-status.js";
+import type { RunRecord } from "../ports.js";
 
 /**
  * A run machine's persisted snapshot as the run record keeps it, so another worker can take the
@@ -72,12 +73,25 @@ export async function loadMachineSnapshot(
  */
 export function fallbackMachineSnapshot(record: { run_id: string; thread_id: string; status: string }): string {
   const value = record.status === "rolling_back" ? "rolling_back" : record.status === "pending" ? "pending" : { running: "streaming" };
+  return JSON.stringify({ snapshot: persistedAt(record, value, null), capture: null });
+}
+
+/**
+ * The snapshot a new run is inserted with: its machine in `pending`, as it stands once started,
+ * with the `pending` transition (`admitted`) it publishes after the insert.
+ */
+export function admittedMachineSnapshot(record: Pick<RunRecord, "run_id" | "thread_id" | "request">, admitted: Transition): string {
+  const snapshot = persistedAt({ ...record, status: "pending" }, "pending", record.request.timeout_ms ?? null);
+  return JSON.stringify({ snapshot, capture: null, transitions: [admitted] } satisfies StoredMachine);
+}
+
+function persistedAt(record: { run_id: string; thread_id: string; status: string }, value: StateValue, timeoutMs: number | null): StoredMachine["snapshot"] {
   const resolved = runMachine.resolveState({
     value,
     context: {
       runId: record.run_id,
       threadId: record.thread_id,
-      timeoutMs: null,
+      timeoutMs,
       restoreTimeoutMs: 120_000,
       status: record.status as RunStatus,
       capture: null,
@@ -86,8 +100,7 @@ export function fallbackMachineSnapshot(record: { run_id: string; thread_id: str
       fenced: false,
     },
   });
-  const persisted = createActor(runMachine, { snapshot: resolved, input: { runId: record.run_id, threadId: record.thread_id } }).getPersistedSnapshot();
-  return JSON.stringify({ snapshot: persisted, capture: null });
+  return createActor(runMachine, { snapshot: resolved, input: { runId: record.run_id, threadId: record.thread_id } }).getPersistedSnapshot() as StoredMachine["snapshot"];
 }
 
 /**

@@ -20,6 +20,7 @@ import type { EndEvent } from "../protocol/events.js";
 import { isTerminalRunStatus, type RunStatus } from "../protocol/run-status.js";
 import { loadMachineSnapshot, nextAuditSeq, storedTransitions, storeMachineSnapshot } from "./machine-snapshot.js";
 import { leaseLeavesRoomToWrite } from "./lease.js";
+import type { LeaseEndings } from "./lease-endings.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
 export interface RunActorDeps {
@@ -35,6 +36,8 @@ export interface RunActorDeps {
   clock: Clock;
   logger: Logger;
   workerId: string;
+  /** Ends finished runs' leases in batches; without it each run's lease is ended by a write of its own. */
+  leaseEndings?: LeaseEndings;
   /** Told of each model call's token usage, with the run's graph (metrics). */
   onTokens?: (graphId: string, model: string | null, usage: TokenUsage) => void;
 }
@@ -62,6 +65,11 @@ export interface RunActorOptions {
   announceAttempt?: boolean;
   /** Record the `pending` transition when opened from a snapshot: an adopted queued run whose stream is empty. */
   announcePending?: boolean;
+  /**
+   * A new run whose record was inserted with its pending snapshot and this `pending` transition
+   * (admittedMachineSnapshot): opening it stores nothing more and publishes that transition.
+   */
+  admitted?: Transition;
 }
 
 export type RunOutcome = RunMachineOutput;
@@ -100,7 +108,7 @@ export class RunActor {
   private finishing = false;
   /** The transition into the terminal status, published with `end`. */
   private terminal: Transition | null = null;
-  /** The run has finished here for good (its lease cleared): no other worker takes it over any more. */
+  /** The run has finished here for good (its lease cleared, or queued to be): no other worker takes it over any more. */
   private finalized = false;
   /** This worker let go of the run (its lease lapsed or went to another worker): the run's new owner goes on. */
   private lost = false;
@@ -112,6 +120,8 @@ export class RunActor {
   private persistedKey = "";
   /** Transitions the machine made that persistOnChange has yet to store and publish. */
   private readonly unpublished: Transition[] = [];
+  /** Transitions stored already (with the run's insert) that persistOnChange has yet to publish. */
+  private readonly storedUnpublished: Transition[] = [];
   /** The transitions stored with the machine's snapshot: the last ones made (see storedTransitions). */
   private lastTransitions: Transition[] = [];
 
@@ -439,11 +449,17 @@ export class RunActor {
    * that died between its update and its publish leaves no hole in the audit path.
    */
   private persistOnChange(snapshot: ReturnType<Actor<typeof runMachine>["getSnapshot"]>): void {
+    const admitted = this.storedUnpublished.splice(0);
+    if (admitted.length > 0) this.publishStored(admitted, snapshot);
+    // The pre-run capture (one checkpoint read, before the graph starts) is stored with the
+    // transition to `running` it follows: one write for both. A worker that dies meanwhile leaves
+    // a pending run holding its thread, which its taker starts (Supervisor.pump).
+    if (this.options.leaseMs && snapshot.status === "active" && snapshot.matches({ running: "capturing" })) return;
     const transitions = this.unpublished.splice(0);
     if (transitions.length > 0) this.lastTransitions = transitions;
     const stored = this.lastTransitions;
     const leased = Boolean(this.options.leaseMs) && snapshot.status === "active";
-    const key = leased ? `${JSON.stringify(snapshot.value)}|${snapshot.context.capture === null ? 0 : 1}` : this.persistedKey;
+    const key = leased ? persistKey(snapshot) : this.persistedKey;
     if (transitions.length === 0 && key === this.persistedKey) return;
     this.persistedKey = key;
     const persisted = leased ? this.actor.getPersistedSnapshot() : null;
@@ -464,8 +480,32 @@ export class RunActor {
     });
   }
 
+  /**
+   * The `pending` transition of a new run, stored with its insert with the snapshot it leads to
+   * (admittedMachineSnapshot): published as stored (the `ce_id` a takeover would publish again),
+   * and that snapshot counts as stored.
+   */
+  private publishStored(transitions: Transition[], snapshot: ReturnType<Actor<typeof runMachine>["getSnapshot"]>): void {
+    this.lastTransitions = transitions;
+    if (this.options.leaseMs) this.persistedKey = persistKey(snapshot);
+    this.transitions = this.transitions.then(async () => {
+      if (this.lost) return;
+      try {
+        for (const transition of transitions) await this.deps.audit.record(transition);
+      } catch (error) {
+        this.log.error({ err: messageOf(error) }, "could not publish the run's transition");
+      }
+    });
+  }
+
   /** Called synchronously by the machine; stored and published with the snapshot it leads to (persistOnChange). */
   private recordTransition(from: RunStatus | null, to: RunStatus, cause: string): void {
+    const { admitted } = this.options;
+    if (admitted && to === "pending" && this.auditSeq === admitted.seq) {
+      this.auditSeq++;
+      this.storedUnpublished.push(admitted);
+      return;
+    }
     const at = this.deps.clock.now();
     const transition: Transition = { kind: "run", id: this.runId, thread_id: this.threadId, from, to, cause, at: at.toISOString(), worker_id: this.deps.workerId, seq: this.auditSeq++ };
     if (isTerminalRunStatus(to)) {
@@ -556,7 +596,8 @@ export class RunActor {
     if (this.claimed && !(await this.critical("release the thread", () => this.deps.threads.release(this.threadId, this.runId, this.owner, ending)))) {
       return this.letGo();
     }
-    if (leased && !(await this.critical("clear the run's lease", () => this.deps.runs.update(this.runId, this.owner, { lease_until: null })))) return this.letGo();
+    if (leased && this.deps.leaseEndings) this.deps.leaseEndings.add(this.runId, this.threadId, this.owner);
+    else if (leased && !(await this.critical("clear the run's lease", () => this.deps.runs.update(this.runId, this.owner, { lease_until: null })))) return this.letGo();
     this.finalized = true;
     this.log.info({ status }, "run finished");
     this.resolveDone(output);
@@ -601,6 +642,11 @@ export class RunActor {
       this.log.error({ err: messageOf(error) }, `could not ${what}`);
     }
   }
+}
+
+/** What of a snapshot, when it changes, is stored again: where the machine stands, and whether it holds the pre-run capture. */
+function persistKey(snapshot: ReturnType<Actor<typeof runMachine>["getSnapshot"]>): string {
+  return `${JSON.stringify(snapshot.value)}|${snapshot.context.capture === null ? 0 : 1}`;
 }
 
 function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {

@@ -19,7 +19,8 @@ import { deleteRun } from "./run-commands.js";
 import { checkResumable, resolveGraph, type ResolvedRunCreate } from "./resume.js";
 import { createThread, deleteThread, updateThread, type ThreadCommandDeps } from "./thread-commands.js";
 import { copyThread, updateThreadState, type ThreadStateDeps } from "./thread-state-commands.js";
-import { fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
+import { admittedMachineSnapshot, fallbackMachineSnapshot, storedTransitions } from "./machine-snapshot.js";
+import type { Transition } from "../protocol/audit.js";
 import { RunActor, type RunActorDeps } from "./run-actor.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
@@ -117,6 +118,8 @@ export class Supervisor {
       for (const run of this.hosted.values()) run.cancel("interrupt");
       await all();
     }
+    this.deps.leaseEndings?.stop();
+    await this.deps.leaseEndings?.flush();
     this.lifecycle = "stopped";
   }
 
@@ -144,7 +147,11 @@ export class Supervisor {
       case "run.cancel":
         return this.cancelRun(command);
       case "run.delete":
-        return this.admission.run(command.thread_id, () => deleteRun(this.deps.runs, command));
+        return this.admission.run(command.thread_id, async () => {
+          // A run that finished here may still wait for its lease's end (LeaseEndings).
+          await this.deps.leaseEndings?.flush(command.thread_id);
+          return deleteRun(this.deps.runs, command);
+        });
       case "thread.create":
         return this.admission.run(command.thread_id, () => createThread(this.deps, command));
       case "thread.update":
@@ -181,57 +188,71 @@ export class Supervisor {
     };
 
     return this.admission.run(threadId, async () => {
-      const existing = await this.deps.runs.get(runId);
-      if (existing) return known(existing);
-      // Read with its audit seq: the claim below goes on from this read.
-      let seen = await this.deps.threads.getWithSeq(threadId);
-      let thread = seen?.thread;
-      // Another identity's thread answers as a missing one: its owner alone may run it.
-      if (thread && !threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
-      if (!thread) {
-        if (command.if_not_exists === "reject") throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
-        const ensured = await this.deps.threads.ensure(threadId, {}, command.owner);
-        thread = ensured.thread;
-        seen = ensured.seen;
-        if (!threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
+      try {
+        return await this.admit(command, runId, accepted, known);
+      } catch (error) {
+        // A create sent again for a run that exists answers `duplicate`, whatever its thread does
+        // now. Looked up only here: the insert itself is the check on the way to acceptance.
+        const existing = command.run_id && isRunbusError(error) ? await this.deps.runs.get(runId) : undefined;
+        if (existing) return known(existing);
+        throw error;
       }
-      // A run that has ended but is still writing its outcome frees the thread in a moment: wait
-      // for it, so a create sent on seeing `end` is not answered thread_busy.
-      const holder = thread.active_run_id === null ? undefined : this.hosted.get(thread.active_run_id);
-      if (holder?.isFinishing) {
-        await holder.done;
-        seen = (await this.deps.threads.getWithSeq(threadId)) ?? seen;
-        thread = seen?.thread ?? thread;
-      }
-      const now = this.deps.clock.now();
-      const notBefore = command.after_seconds ? new Date(now.getTime() + command.after_seconds * 1000) : null;
-      const strategy = command.multitask_strategy ?? "reject";
-      const busy = thread.active_run_id !== null || (await this.eligiblePending(threadId)).length > 0;
-      if (busy && strategy === "reject" && !notBefore) {
-        throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id ?? "(queued runs)"}.`);
-      }
-      // A resume that would start now is checked now; a queued one when it starts (run actor).
-      if (!busy && !notBefore) await checkResumable(this.deps.graphs, command);
-
-      const hosted = await this.host(newRunRecord(runId, command, now, notBefore));
-      // Stored between our read and our insert: by another thread's admission or another worker.
-      if (!hosted.created) return known(hosted.stored);
-      const run = hosted.run;
-      if (notBefore) {
-        this.schedule(run, strategy, notBefore.getTime() - now.getTime());
-        return accepted("scheduled");
-      }
-      if (busy) {
-        if (strategy === "interrupt" || strategy === "rollback") await this.cancelThreadRuns(threadId, strategy, runId);
-        return accepted("queued");
-      }
-      if (await this.deps.threads.claim(threadId, runId, run.owner, seen)) {
-        run.start();
-        return accepted("started");
-      }
-      // Another worker took the slot between our read and our claim; the run waits its turn.
-      return accepted("queued");
     });
+  }
+
+  private async admit(command: ResolvedRunCreate, runId: string, accepted: (disposition: Reply["disposition"]) => Reply, known: (existing: RunRecord) => Reply): Promise<Reply> {
+    const threadId = command.thread_id;
+    // Read with its audit seq: the claim below goes on from this read.
+    let seen = await this.deps.threads.getWithSeq(threadId);
+    let thread = seen?.thread;
+    // Created just now under an id never used before: no run can be queued on it.
+    let fresh = false;
+    // Another identity's thread answers as a missing one: its owner alone may run it.
+    if (thread && !threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
+    if (!thread) {
+      if (command.if_not_exists === "reject") throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
+      const ensured = await this.deps.threads.ensure(threadId, {}, command.owner);
+      thread = ensured.thread;
+      seen = ensured.seen;
+      fresh = ensured.created && !ensured.reused;
+      if (!threadBelongsTo(thread, command.owner)) throw new RunbusError("thread_not_found", `Thread ${threadId} does not exist.`);
+    }
+    // A run that has ended but is still writing its outcome frees the thread in a moment: wait
+    // for it, so a create sent on seeing `end` is not answered thread_busy.
+    const holder = thread.active_run_id === null ? undefined : this.hosted.get(thread.active_run_id);
+    if (holder?.isFinishing) {
+      await holder.done;
+      seen = (await this.deps.threads.getWithSeq(threadId)) ?? seen;
+      thread = seen?.thread ?? thread;
+    }
+    const now = this.deps.clock.now();
+    const notBefore = command.after_seconds ? new Date(now.getTime() + command.after_seconds * 1000) : null;
+    const strategy = command.multitask_strategy ?? "reject";
+    const busy = thread.active_run_id !== null || (!fresh && (await this.eligiblePending(threadId)).length > 0);
+    if (busy && strategy === "reject" && !notBefore) {
+      throw new RunbusError("thread_busy", `Thread ${threadId} is busy with run ${thread.active_run_id ?? "(queued runs)"}.`);
+    }
+    // A resume that would start now is checked now; a queued one when it starts (run actor).
+    if (!busy && !notBefore) await checkResumable(this.deps.graphs, command);
+
+    const hosted = await this.host(newRunRecord(runId, command, now, notBefore));
+    // Stored between our read and our insert: by another thread's admission or another worker.
+    if (!hosted.created) return known(hosted.stored);
+    const run = hosted.run;
+    if (notBefore) {
+      this.schedule(run, strategy, notBefore.getTime() - now.getTime());
+      return accepted("scheduled");
+    }
+    if (busy) {
+      if (strategy === "interrupt" || strategy === "rollback") await this.cancelThreadRuns(threadId, strategy, runId);
+      return accepted("queued");
+    }
+    if (await this.deps.threads.claim(threadId, runId, run.owner, seen)) {
+      run.start();
+      return accepted("started");
+    }
+    // Another worker took the slot between our read and our claim; the run waits its turn.
+    return accepted("queued");
   }
 
   /**
@@ -410,10 +431,16 @@ export class Supervisor {
     const { leaseMs } = this.deps;
     // The run's first owner. Queued runs are leased too, so another worker adopts them if this one dies.
     record.worker_id = this.deps.workerId;
-    if (leaseMs) record.lease_until = new Date(this.deps.clock.now().getTime() + leaseMs);
+    // The `pending` transition goes in with the insert, with the machine's pending snapshot where
+    // runs are leased (a takeover restores it): a new run costs no write before it starts.
+    const admitted: Transition = { kind: "run", id: record.run_id, thread_id: record.thread_id, from: null, to: "pending", cause: "accepted", at: this.deps.clock.now().toISOString(), worker_id: this.deps.workerId, seq: 0 };
+    if (leaseMs) {
+      record.lease_until = new Date(this.deps.clock.now().getTime() + leaseMs);
+      record.machine = admittedMachineSnapshot(record, admitted);
+    }
     const { run: stored, created } = await this.deps.runs.create(record);
     if (!created) return { created: false, stored };
-    const run = new RunActor(this.deps, { record, graph, ...(leaseMs ? { leaseMs } : {}) });
+    const run = new RunActor(this.deps, { record, graph, admitted, ...(leaseMs ? { leaseMs } : {}) });
     try {
       await run.open();
     } catch (error) {

@@ -4,6 +4,7 @@ import { isHeldRun, threadBelongsTo, type Clock, type RunStore } from "../ports.
 import type { ThreadCreateCommand, ThreadDeleteCommand, ThreadUpdateCommand } from "../protocol/commands.js";
 import type { Reply } from "../protocol/replies.js";
 import { isTerminalRunStatus } from "../protocol/run-status.js";
+import type { LeaseEndings } from "./lease-endings.js";
 import type { ThreadStoreActor } from "./thread-store-actor.js";
 
 /** How long a thread delete waits for its runs to stop, by default: a run's worker may have to lose its lease first. */
@@ -20,6 +21,8 @@ export interface ThreadCommandDeps {
   threadDeleteWaitMs?: number;
   /** Cancels the thread's live runs wherever they execute, through the durable path. */
   cancelThreadRuns(threadId: string): Promise<void>;
+  /** Finished runs' leases waiting for their end here (see LeaseEndings). */
+  leaseEndings?: Pick<LeaseEndings, "flush">;
 }
 
 /**
@@ -66,6 +69,8 @@ export async function deleteThread(deps: ThreadCommandDeps, command: ThreadDelet
 /** Waits until the thread's slot is free and none of its runs is live or still finishing. */
 async function settled(deps: ThreadCommandDeps, threadId: string): Promise<void> {
   const deadline = deps.clock.now().getTime() + (deps.threadDeleteWaitMs ?? DEFAULT_THREAD_DELETE_WAIT_MS);
+  // A run that finished here may still wait for its lease's end (LeaseEndings).
+  await deps.leaseEndings?.flush(threadId);
   for (;;) {
     const thread = await deps.threads.get(threadId);
     const unsettled = (await deps.runs.listByThread(threadId)).filter((run) => !isTerminalRunStatus(run.status) || isHeldRun(run));

@@ -239,6 +239,25 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       expect((await store.get("r2"))?.lease_until).toBeNull();
     });
 
+    it("ends many finished runs' leases in one call, each only where its owner still owns it", async () => {
+      const owner = { worker_id: "w1", attempt: 1 };
+      await store.create(pendingRun("r1", thread, at(1), { status: "success", ...owner, end_seq: 3, lease_until: later }));
+      await store.create(pendingRun("r2", thread, at(2), { status: "error", ...owner, end_seq: 4, lease_until: later }));
+      await store.create(pendingRun("taken", thread, at(3), { status: "success", worker_id: "w2", attempt: 1, end_seq: 5, lease_until: later }));
+      await store.endLeases([]);
+      await store.endLeases([
+        { run_id: "r1", owner },
+        { run_id: "r2", owner },
+        { run_id: "taken", owner },
+        { run_id: "missing", owner },
+      ]);
+      expect((await store.get("r1"))?.lease_until).toBeNull();
+      expect((await store.get("r2"))?.lease_until).toBeNull();
+      expect((await store.get("taken"))?.lease_until).toEqual(later);
+      await store.endLeases([{ run_id: "taken", owner: { worker_id: "w2", attempt: 1 } }]);
+      expect((await store.get("taken"))?.lease_until).toBeNull();
+    });
+
     it("stores a cancel on a live run only, and never lets an interrupt replace a stored rollback", async () => {
       await store.create(pendingRun("live", thread, at(1), { status: "running", worker_id: "w1", attempt: 1 }));
       await store.create(pendingRun("ended", thread, at(2), { status: "success", worker_id: "w1", attempt: 1 }));

@@ -37,6 +37,10 @@ export class MemoryRunStore implements RunStore {
     for (const { run_id, owner, token_usage } of entries) await this.update(run_id, owner, { token_usage });
   }
 
+  async endLeases(runs: ReadonlyArray<{ run_id: string; owner: RunOwner }>): Promise<void> {
+    for (const { run_id, owner } of runs) await this.update(run_id, owner, { lease_until: null });
+  }
+
   async listByThread(threadId: string, options: { status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
     const runs = [...this.runs.values()]
       .filter((r) => r.thread_id === threadId && (options.status === undefined || r.status === options.status))

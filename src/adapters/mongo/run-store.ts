@@ -106,6 +106,12 @@ export class MongoRunStore implements RunStore {
     return result.matchedCount === 1;
   }
 
+  async endLeases(runs: ReadonlyArray<{ run_id: string; owner: RunOwner }>): Promise<void> {
+    if (runs.length === 0) return;
+    const owned = runs.map(({ run_id, owner }) => ({ _id: run_id, worker_id: owner.worker_id, attempt: owner.attempt }));
+    await this.leases.updateMany(owned.length === 1 ? owned[0]! : { $or: owned }, { $set: { lease_until: null } });
+  }
+
   /** One update for all of a worker's runs, each matched on its own attempt. */
   async renewLeases(runs: ReadonlyArray<{ run_id: string; attempt: number }>, workerId: string, leaseMs: number): Promise<string[]> {
     if (runs.length === 0) return [];

@@ -75,13 +75,18 @@ describe("admission edge cases", () => {
 });
 
 describe("store reads after a run ends", () => {
-  it("a run with nothing queued behind it reads neither its thread nor the thread's queue again", async () => {
+  it("a run reads its thread's queue on admission to a used thread only, and never after its end", async () => {
     const { runtime } = createTestRuntime();
     const threadId = newId("thread");
     const runs = runtime.adapters.runs;
     const listPending = vi.spyOn(runs, "listPending");
-    const run = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("a") });
-    expect((await collectRun(runtime, run.run_id)).at(-1)?.data).toEqual({ status: "success" });
+    const first = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("a") });
+    expect((await collectRun(runtime, first.run_id)).at(-1)?.data).toEqual({ status: "success" });
+    await allRunsDone(runtime);
+    // A thread the run itself created has nothing queued: no read at all.
+    expect(listPending).not.toHaveBeenCalled();
+    const second = await createRun(runtime, { thread_id: threadId, graph_id: "echo", input: human("b") });
+    expect((await collectRun(runtime, second.run_id)).at(-1)?.data).toEqual({ status: "success" });
     await allRunsDone(runtime);
     // Once, on admission (are runs of other workers queued on the thread?), never after the end.
     expect(listPending).toHaveBeenCalledTimes(1);
@@ -100,8 +105,8 @@ describe("store reads after a run ends", () => {
       expect((await collectRun(runtime, run.run_id)).at(-1)?.data).toEqual({ status: "success" });
       await allRunsDone(runtime);
     }
-    // Per run: one read on admission, one on release; none before the claim.
-    expect(getWithSeq).toHaveBeenCalledTimes(4);
+    // Per run: one read on admission; none before the claim, none on release (it goes on from the claim).
+    expect(getWithSeq).toHaveBeenCalledTimes(2);
     expect(get).not.toHaveBeenCalled();
   });
 

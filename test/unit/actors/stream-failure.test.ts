@@ -61,14 +61,14 @@ async function runWithFailingBatch(outcome: Exclude<BatchOutcome, "ok">) {
     name: headersOf(m).runbus_event,
     data: JSON.parse(String(m.value)) as unknown,
   }));
-  return { broker, adapters, records, runId, threadId, failed: () => failed };
+  return { broker, adapters, runtime, records, runId, threadId, failed: () => failed };
 }
 
 describe("a producer failure mid-stream (DESIGN §7: a run's stream never has a hole)", () => {
   it.each(["lost", "unacknowledged"] as const)(
     "a batch %s: the run ends error, its stream gapless, the error and end after the last event that landed",
     async (outcome) => {
-      const { broker, adapters, records, runId, threadId, failed } = await runWithFailingBatch(outcome);
+      const { broker, adapters, runtime, records, runId, threadId, failed } = await runWithFailingBatch(outcome);
       expect(failed()).toBe(true);
 
       // Gapless and without a duplicate: the offset of each record is its seq.
@@ -83,6 +83,8 @@ describe("a producer failure mid-stream (DESIGN §7: a run's stream never has a 
       if (outcome === "lost") expect(errorSeq).toBeLessThanOrEqual(FAILING_SEQ);
       else expect(errorSeq).toBeGreaterThan(FAILING_SEQ);
 
+      // A finished run's lease ends with the next batch of lease endings; stopping writes it at once.
+      await runtime.supervisor.drain(0);
       expect(await adapters.runs.get(runId)).toMatchObject({ status: "error", end_seq: records.at(-1)!.seq, lease_until: null });
       expect(distinctTransitions(adapters.audit.list({ kind: "run", id: runId })).map((t) => t.to)).toEqual(["pending", "running", "error"]);
       expect(await adapters.threads.get(threadId)).toMatchObject({ status: "error", active_run_id: null });
