@@ -11,6 +11,7 @@ import { memoryBenchmark } from "./memory.js";
 import { mongoCommandsBenchmark } from "./mongo-commands.js";
 import { peerBenchmark, type RunbusFigures } from "./peer.js";
 import { profileBenchmark } from "./profile.js";
+import { scaleOutBenchmark } from "./scale-out.js";
 import { SCALE, log, selected, type BenchmarkName } from "./lib/env.js";
 import { writeResult, type BenchResult, type WrittenResult } from "./lib/results.js";
 import { startServers } from "./lib/servers.js";
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     await run("tracing", () => tracingBenchmark(servers));
     await run("mongo-commands", () => mongoCommandsBenchmark(servers));
     await run("profile", () => profileBenchmark(servers));
+    await run("scale-out", () => scaleOutBenchmark(servers));
     // Last: it fills the broker with thousands of topics (and deletes them) and should not be what others measure.
     await run("topics", () => topicsBenchmark(servers));
   } finally {

@@ -22,7 +22,7 @@ export function scaledMs(seconds: number, minSeconds: number): number {
   return Math.round(Math.max(minSeconds, seconds * SCALE) * 1000);
 }
 
-export const BENCHMARKS = ["latency", "throughput", "streaming", "memory", "peer", "gateway", "tracing", "mongo-commands", "profile", "topics"] as const;
+export const BENCHMARKS = ["latency", "throughput", "streaming", "memory", "peer", "gateway", "tracing", "mongo-commands", "profile", "topics", "scale-out"] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** BENCH_ONLY=latency,peer runs a subset; unset runs all. */

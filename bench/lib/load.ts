@@ -31,6 +31,8 @@ export async function closedLoop(options: {
   drain?: boolean;
   /** Told of each run that counts as a sample (finished inside the window), for figures of its own. */
   measured?: (slot: number, seq: number) => void;
+  /** Told when the window opens and when it closes (to meter the window alone). */
+  window?: { opened(): void; closed(): void };
 }): Promise<LoadResult> {
   const { concurrency, warmupMs, windowMs } = options;
   const start = performance.now();
@@ -68,8 +70,11 @@ export async function closedLoop(options: {
   await sleep(Math.max(0, start + warmupMs - performance.now()));
   windowStart = performance.now();
   windowEnd = windowStart + windowMs;
+  options.window?.opened();
+  const closed = sleep(windowMs).then(() => options.window?.closed());
   if (options.drain === false) await sleep(windowMs);
   else await slots;
+  await closed;
   return {
     concurrency,
     windowMs,

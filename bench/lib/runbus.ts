@@ -25,6 +25,11 @@ export interface RunbusOptions {
   backgroundReaper?: boolean;
   /** The worker records every span of sampled traces and discards them (see worker-child.ts). */
   tracing?: boolean;
+  /**
+   * Another worker of a running one: its topics (and so its consumer group) and its database.
+   * The first worker's reaper and stop look after the documents; stop the joiners first.
+   */
+  join?: { prefix: string; dbName: string };
 }
 
 /** A worker child and the reaper of its database, without a driver (the caller brings its own client). */
@@ -39,8 +44,8 @@ export interface RunbusWorker {
 
 export async function startWorker(servers: BenchServers, options: RunbusOptions): Promise<RunbusWorker> {
   const id = randomUUID().slice(0, 8);
-  const prefix = `bench${id}.`;
-  const dbName = `bench_runbus_${id}`;
+  const prefix = options.join?.prefix ?? `bench${id}.`;
+  const dbName = options.join?.dbName ?? `bench_runbus_${id}`;
   const childOptions: WorkerChildOptions = {
     brokers: servers.brokers,
     ...(options.memoryStores ? {} : { mongodbUri: servers.mongodbUri }),
@@ -57,7 +62,7 @@ export async function startWorker(servers: BenchServers, options: RunbusOptions)
     logFile: resolve(resultsDir, "logs", `worker-${options.mode}-${id}.log`),
   });
   await worker.next("ready", 120_000);
-  const client = options.memoryStores ? null : await new MongoClient(servers.mongodbUri).connect();
+  const client = options.memoryStores || options.join ? null : await new MongoClient(servers.mongodbUri).connect();
   const reaper = client ? new Reaper(client.db(dbName)) : null;
   if (options.backgroundReaper !== false) reaper?.start();
   return {

@@ -5,6 +5,7 @@
 import type { BenchmarkName } from "../lib/env.js";
 import type { WrittenResult } from "../lib/results.js";
 import type { Summary } from "../lib/stats.js";
+import { scaleOutHeadlines } from "./scale-out-section.js";
 import { topicsHeadlines } from "./topics-section.js";
 
 export type Results = Partial<Record<BenchmarkName, WrittenResult>>;
@@ -193,6 +194,7 @@ export function headlines(results: Results): Headline[] {
   rows.push(...tracingHeadlines(results));
   rows.push(...mongoCommandsHeadlines(results));
   rows.push(...topicsHeadlines(results));
+  rows.push(...scaleOutHeadlines(results));
   return rows;
 }
 

@@ -8,6 +8,7 @@ import type { MachineInfo } from "../lib/machine.js";
 import type { PassFigures } from "../mongo-commands.js";
 import type { Summary } from "../lib/stats.js";
 import { KEPT_MARK, type KeptDoc } from "./kept.js";
+import { SCALE_OUT_HEADING, scaleOutSection } from "./scale-out-section.js";
 import { TOPICS_HEADING, topicsSection } from "./topics-section.js";
 import { HEADLINE_HEADER, headlineCells } from "./summary.js";
 import { TRACING_TARGET_P50_RATIO, type Headline, type Results } from "./headlines.js";
@@ -81,6 +82,7 @@ export function renderMarkdown(results: Results, rows: Headline[], options: Rend
     ["tracing", "## 7. Tracing", () => tracingSection(results)],
     ["topics", TOPICS_HEADING, () => topicsSection(results)],
     ["mongo-commands", "## 9. MongoDB commands per run", () => mongoCommandsSection(results)],
+    ["scale-out", SCALE_OUT_HEADING, () => scaleOutSection(results)],
     ["profile", "## Where the time goes", () => whereTheTimeGoes(results)],
     [null, "## Issues found in src", () => srcIssues(results)],
     [null, "## Method notes", () => methodNotes(results)],
