@@ -433,9 +433,10 @@ export class Supervisor {
     record.worker_id = this.deps.workerId;
     // The `pending` transition goes in with the insert, with the machine's pending snapshot where
     // runs are leased (a takeover restores it): a new run costs no write before it starts.
-    const admitted: Transition = { kind: "run", id: record.run_id, thread_id: record.thread_id, from: null, to: "pending", cause: "accepted", at: this.deps.clock.now().toISOString(), worker_id: this.deps.workerId, seq: 0 };
+    const now = this.deps.clock.now();
+    const admitted: Transition = { kind: "run", id: record.run_id, thread_id: record.thread_id, from: null, to: "pending", cause: "accepted", at: now.toISOString(), worker_id: this.deps.workerId, seq: 0 };
     if (leaseMs) {
-      record.lease_until = new Date(this.deps.clock.now().getTime() + leaseMs);
+      record.lease_until = new Date(now.getTime() + leaseMs);
       record.machine = admittedMachineSnapshot(record, admitted);
     }
     const { run: stored, created } = await this.deps.runs.create(record);

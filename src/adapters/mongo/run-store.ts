@@ -109,7 +109,7 @@ export class MongoRunStore implements RunStore {
   async endLeases(runs: ReadonlyArray<{ run_id: string; owner: RunOwner }>): Promise<void> {
     if (runs.length === 0) return;
     const owned = runs.map(({ run_id, owner }) => ({ _id: run_id, worker_id: owner.worker_id, attempt: owner.attempt }));
-    await this.leases.updateMany(owned.length === 1 ? owned[0]! : { $or: owned }, { $set: { lease_until: null } });
+    await this.leases.updateMany({ $or: owned }, { $set: { lease_until: null } });
   }
 
   /** One update for all of a worker's runs, each matched on its own attempt. */
